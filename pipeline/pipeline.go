@@ -1,0 +1,282 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// EmitFunc hands a batch to the pipeline. It blocks while the pipeline holds
+// as many batches or bytes as it may (backpressure) and fails when ctx ends
+// or the pipeline is failing. After Emit the batch belongs to the pipeline.
+type EmitFunc func(ctx context.Context, b *Batch) error
+
+// Source captures changes from a database.
+type Source interface {
+	// Run streams changes that follow from (nil: where the source starts
+	// when it has no stored position) to emit. When stop is closed it
+	// finishes the source transaction in progress, emits it and returns nil,
+	// so that the last emitted batch ends at a transaction boundary. It
+	// returns ctx's error when ctx ends first, and any failure wrapped with
+	// what failed and where.
+	Run(ctx context.Context, from Position, stop <-chan struct{}, emit EmitFunc) error
+}
+
+// Sink applies batches to a target.
+type Sink interface {
+	// Write applies the batch durably: when it returns nil the batch
+	// survives a crash of siphon and of the target. Batches arrive one at a
+	// time, in order.
+	Write(ctx context.Context, b *Batch) error
+	// Close releases the sink's resources.
+	Close() error
+}
+
+// OffsetStore persists the pipeline's position.
+type OffsetStore interface {
+	SaveOffset(pos Position) error
+}
+
+// Limits bound what a pipeline holds in memory between its source and its
+// slowest sink.
+type Limits struct {
+	MaxBatches int // batches emitted and not yet acknowledged by every sink
+	MaxBytes   int // their estimated bytes
+}
+
+// DefaultLimits suit a small machine.
+var DefaultLimits = Limits{MaxBatches: 16, MaxBytes: 64 << 20}
+
+// Pipeline runs one source into its sinks and checkpoints what every sink
+// has durably applied.
+type Pipeline struct {
+	Name   string
+	Source Source
+	Sinks  []Sink
+	Store  OffsetStore
+	Limits Limits
+	Log    *slog.Logger
+	// Stats, when set, receives counters as the pipeline works.
+	Stats *Stats
+}
+
+// Run starts the pipeline from position from. Closing stop asks for a
+// graceful end: the source finishes its current transaction, the sinks
+// apply everything emitted, the last position is checkpointed and Run
+// returns nil. Cancelling ctx aborts at once (what is acknowledged is still
+// checkpointed). The first failure of the source, a sink or the store stops
+// everything and is returned.
+func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{}) error {
+	if len(p.Sinks) == 0 {
+		return fmt.Errorf("pipeline %s: no sinks", p.Name)
+	}
+	limits := p.Limits
+	if limits.MaxBatches <= 0 {
+		limits.MaxBatches = DefaultLimits.MaxBatches
+	}
+	if limits.MaxBytes <= 0 {
+		limits.MaxBytes = DefaultLimits.MaxBytes
+	}
+	log := p.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	stats := p.Stats
+	if stats == nil {
+		stats = &Stats{}
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	flow := newFlow(limits)
+	track := newTracker(len(p.Sinks))
+	ckpt := newCheckpointer(p.Store, stats)
+
+	queues := make([]chan *Batch, len(p.Sinks))
+	var sinksWG sync.WaitGroup
+	for i, s := range p.Sinks {
+		queues[i] = make(chan *Batch, limits.MaxBatches)
+		sinksWG.Add(1)
+		go func(i int, s Sink, q <-chan *Batch) {
+			defer sinksWG.Done()
+			for b := range q {
+				if ctx.Err() != nil {
+					continue // draining after a failure: never acknowledge
+				}
+				if err := s.Write(ctx, b); err != nil {
+					cancel(fmt.Errorf("sink %d: %w", i, err))
+					continue
+				}
+				for _, done := range track.ack(b) {
+					stats.addApplied(done)
+					flow.release(done.Bytes)
+					if done.Position != nil {
+						ckpt.offer(done.Position)
+					}
+				}
+			}
+		}(i, s, queues[i])
+	}
+
+	ckptDone := make(chan error, 1)
+	go func() {
+		err := ckpt.run()
+		if err != nil {
+			cancel(fmt.Errorf("checkpoint: %w", err))
+		}
+		ckptDone <- err
+	}()
+
+	var seq uint64
+	emit := func(ectx context.Context, b *Batch) error {
+		if err := flow.acquire(ectx, ctx, b.Bytes); err != nil {
+			if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
+				return c
+			}
+			return err
+		}
+		seq++
+		b.seq = seq
+		track.add(b)
+		stats.addEmitted(b)
+		for _, q := range queues {
+			q <- b // never blocks: flow admits at most MaxBatches
+		}
+		return nil
+	}
+
+	srcErr := p.Source.Run(ctx, from, stop, emit)
+	if srcErr != nil && ctx.Err() == nil {
+		cancel(fmt.Errorf("source: %w", srcErr))
+	}
+	for _, q := range queues {
+		close(q)
+	}
+	sinksWG.Wait()
+	ckpt.close()
+	storeErr := <-ckptDone
+
+	var errs []error
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		errs = append(errs, cause)
+	} else if srcErr != nil && !errors.Is(srcErr, context.Canceled) {
+		errs = append(errs, fmt.Errorf("source: %w", srcErr))
+	}
+	if storeErr != nil && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("checkpoint: %w", storeErr))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("pipeline %s: %w", p.Name, errors.Join(errs...))
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	log.Info("pipeline drained", "pipeline", p.Name, "events", stats.Applied(), "checkpoints", stats.Checkpoints())
+	return nil
+}
+
+// flow admits batches while fewer than MaxBatches and MaxBytes are in
+// flight. A single batch larger than MaxBytes is admitted alone.
+type flow struct {
+	mu      sync.Mutex
+	cond    chan struct{}
+	limits  Limits
+	batches int
+	bytes   int
+}
+
+func newFlow(l Limits) *flow { return &flow{limits: l, cond: make(chan struct{})} }
+
+func (f *flow) acquire(ctx, pctx context.Context, n int) error {
+	for {
+		f.mu.Lock()
+		if f.batches == 0 || (f.batches < f.limits.MaxBatches && f.bytes+n <= f.limits.MaxBytes) {
+			f.batches++
+			f.bytes += n
+			f.mu.Unlock()
+			return nil
+		}
+		wait := f.cond
+		f.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-pctx.Done():
+			return pctx.Err()
+		}
+	}
+}
+
+func (f *flow) release(n int) {
+	f.mu.Lock()
+	f.batches--
+	f.bytes -= n
+	close(f.cond)
+	f.cond = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// checkpointer stores the newest offered position, one store write at a
+// time: positions offered while a write is in progress coalesce into the
+// next write.
+type checkpointer struct {
+	store  OffsetStore
+	stats  *Stats
+	mu     sync.Mutex
+	latest Position
+	dirty  bool
+	closed bool
+	wake   chan struct{}
+}
+
+func newCheckpointer(s OffsetStore, stats *Stats) *checkpointer {
+	return &checkpointer{store: s, stats: stats, wake: make(chan struct{}, 1)}
+}
+
+func (c *checkpointer) offer(p Position) {
+	c.mu.Lock()
+	c.latest, c.dirty = p, true
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *checkpointer) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run writes positions until close; the final write happens after close so
+// that a graceful stop checkpoints everything acknowledged. A failing store
+// stops the loop: the pipeline must not go on without checkpoints.
+func (c *checkpointer) run() error {
+	for range c.wake {
+		c.mu.Lock()
+		p, dirty, closed := c.latest, c.dirty, c.closed
+		c.dirty = false
+		c.mu.Unlock()
+		if dirty {
+			start := time.Now()
+			if err := c.store.SaveOffset(p); err != nil {
+				return err
+			}
+			c.stats.addCheckpoint(time.Since(start))
+		}
+		if closed {
+			return nil
+		}
+	}
+	return nil
+}
