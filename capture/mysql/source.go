@@ -454,7 +454,7 @@ func (st *stream) flush(ctx context.Context, midTx bool) error {
 
 func (st *stream) add(e pipeline.Event) {
 	if st.batch == nil {
-		st.batch = &pipeline.Batch{Events: make([]pipeline.Event, 0, min(st.src.cfg.Batch.MaxEvents, 256))}
+		st.batch = &pipeline.Batch{Events: make([]pipeline.Event, 0, st.src.cfg.Batch.MaxEvents)}
 		st.batchStart = time.Now()
 	}
 	st.batch.Add(e)
@@ -583,7 +583,7 @@ func (st *stream) handleDDL(e *replication.QueryEvent, q parsedQuery, h *replica
 			}
 			todo = append(todo, t)
 		}
-		if len(todo) == 0 {
+		if len(todo) == 0 || st.conn == nil {
 			continue
 		}
 		defs, err := readTableDefs(st.conn, st.info, db, todo)
@@ -667,7 +667,7 @@ func (st *stream) handleTableMap(tm *replication.TableMapEvent, h *replication.E
 	}
 	at := Position{File: st.file, Pos: h.LogPos - h.EventSize}
 	def := st.history.at(db, name, at.File, at.Pos)
-	if def == nil {
+	if def == nil && st.conn != nil {
 		// A table siphon has no definition for (created before siphon
 		// started tracking it, or newly included): read it now.
 		defs, err := readTableDefs(st.conn, st.info, db, []string{name})
@@ -719,12 +719,13 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 		return pipeline.SourceBlock{Info: st.srcInfo, TsUs: tsUs, DB: ts.table.ID.Database, Tail: tail}
 	}
 	t := ts.table
+	slab := make([]pipeline.Value, len(re.Rows)*len(ts.decode))
 	switch re.Type() {
 	case replication.EnumRowsEventTypeInsert, replication.EnumRowsEventTypeDelete:
 		insert := re.Type() == replication.EnumRowsEventTypeInsert
 		tails := make([]binlogTail, len(re.Rows))
 		for i, raw := range re.Rows {
-			row, err := st.decodeRow(ts, raw, h)
+			row, err := st.decodeRow(ts, raw, h, &slab)
 			if err != nil {
 				return err
 			}
@@ -743,11 +744,11 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 		}
 		tails := make([]binlogTail, len(re.Rows)/2)
 		for i := 0; i < len(re.Rows); i += 2 {
-			beforeRow, err := st.decodeRow(ts, re.Rows[i], h)
+			beforeRow, err := st.decodeRow(ts, re.Rows[i], h, &slab)
 			if err != nil {
 				return err
 			}
-			afterRow, err := st.decodeRow(ts, re.Rows[i+1], h)
+			afterRow, err := st.decodeRow(ts, re.Rows[i+1], h, &slab)
 			if err != nil {
 				return err
 			}
@@ -768,11 +769,14 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 	return nil
 }
 
-func (st *stream) decodeRow(ts *tableState, raw []any, h *replication.EventHeader) (pipeline.Row, error) {
+// decodeRow converts one row image. Rows are cut from slab, one
+// allocation per rows event rather than one per row.
+func (st *stream) decodeRow(ts *tableState, raw []any, h *replication.EventHeader, slab *[]pipeline.Value) (pipeline.Row, error) {
 	if len(raw) != len(ts.decode) {
 		return nil, fatalf("table %s at %s:%d: row has %d columns, table map %d", ts.source, st.file, h.LogPos, len(raw), len(ts.decode))
 	}
-	row := make(pipeline.Row, len(raw))
+	row := pipeline.Row((*slab)[:len(raw):len(raw)])
+	*slab = (*slab)[len(raw):]
 	for i, v := range raw {
 		if v == nil {
 			continue

@@ -1,0 +1,296 @@
+// Command bench is siphon's benchmark harness for the MySQL source. It
+// starts a private MariaDB, writes a backlog of N rows into a 10-column
+// table, then measures in the same run:
+//
+//   - decode: the binlog files decoded into siphon events (capture/mysql
+//     ReadFile, no sink) against go-mysql's own BinlogParser.ParseFile on
+//     the same files with the same settings — the reference;
+//   - end to end: the siphon binary catching up on the whole backlog into
+//     the file sink, its rows/s and its peak RSS.
+//
+// Run it with `make bench-e2e` or `go run ./integration/bench -rows 1000000`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/siphoncdc/siphon/capture/mysql"
+	"github.com/siphoncdc/siphon/checkpoint"
+	"github.com/siphoncdc/siphon/integration/harness"
+	"github.com/siphoncdc/siphon/pipeline"
+)
+
+func main() {
+	rows := flag.Int("rows", 1_000_000, "rows in the backlog")
+	txRows := flag.Int("tx-rows", 10_000, "rows per source transaction")
+	rounds := flag.Int("rounds", 3, "decode measurements of each kind (best is reported)")
+	schemas := flag.Bool("schemas", true, "file sink schemas.enable for the end-to-end run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of siphon's decode runs to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		profilePath = *cpuProfile
+	}
+	if err := run(*rows, *txRows, *rounds, *schemas); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rows, txRows, rounds int, schemas bool) error {
+	ctx := context.Background()
+	work, err := os.MkdirTemp("", "siphon-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin, err := harness.BuildSiphon(ctx, work)
+	if err != nil {
+		return err
+	}
+	db, err := harness.StartMariaDB(ctx, harness.MariaDBOptions{ExtraArgs: []string{"--innodb-buffer-pool-size=256M"}})
+	if err != nil {
+		return err
+	}
+	defer db.Stop()
+
+	if err := db.Exec(ctx, "CREATE DATABASE bench", `CREATE TABLE bench.t10 (
+		id BIGINT NOT NULL PRIMARY KEY, a INT NOT NULL, b BIGINT, c VARCHAR(64), d DECIMAL(12,2),
+		e DATETIME(3), f DOUBLE, g TEXT, h TINYINT, i TIMESTAMP NULL)`); err != nil {
+		return err
+	}
+	start, err := db.Query(ctx, "SHOW MASTER STATUS")
+	if err != nil {
+		return err
+	}
+	gtid, err := db.Query(ctx, "SELECT @@gtid_binlog_pos")
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	for lo := 1; lo <= rows; lo += txRows {
+		hi := min(lo+txRows-1, rows)
+		err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO bench.t10 SELECT seq, seq %% 100000, seq * 7, CONCAT('customer-', seq),
+			seq / 100, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND, seq * 1.5, REPEAT('lorem ipsum ', 8),
+			seq %% 100, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND FROM bench.seq_%d_to_%d`, lo, hi))
+		if err != nil {
+			return err
+		}
+	}
+	if err := db.Exec(ctx, "FLUSH BINARY LOGS"); err != nil {
+		return err
+	}
+	fmt.Printf("backlog: %d rows in %d-row transactions written in %s\n", rows, txRows, time.Since(began).Round(time.Millisecond))
+
+	files, err := binlogFiles(db, start[0][0])
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			size += fi.Size()
+		}
+	}
+	fmt.Printf("binlog: %d file(s), %.1f MB\n\n", len(files), float64(size)/1e6)
+
+	// Decode: reference and siphon, alternating, best of each.
+	var ref, ours []time.Duration
+	var refRows, ourRows int
+	for r := 0; r < rounds; r++ {
+		d, n, err := timeParseFile(files)
+		if err != nil {
+			return err
+		}
+		ref, refRows = append(ref, d), n
+		d, n, err = timeReadFile(ctx, files)
+		if err != nil {
+			return err
+		}
+		ours, ourRows = append(ours, d), n
+	}
+	best := func(ds []time.Duration) time.Duration {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[0]
+	}
+	refRate := float64(refRows) / best(ref).Seconds()
+	ourRate := float64(ourRows) / best(ours).Seconds()
+	fmt.Printf("decode (best of %d, GOMAXPROCS=%d):\n", rounds, runtime.GOMAXPROCS(0))
+	fmt.Printf("  go-mysql ParseFile (reference): %9.0f rows/s  (%d rows in %s)\n", refRate, refRows, best(ref).Round(time.Millisecond))
+	fmt.Printf("  siphon ReadFile → events:       %9.0f rows/s  (%d events in %s)\n", ourRate, ourRows, best(ours).Round(time.Millisecond))
+	fmt.Printf("  ratio siphon/reference: %.2f\n\n", ourRate/refRate)
+
+	// End to end: the binary catches up on the backlog.
+	return endToEnd(ctx, bin, work, db, start[0][0], start[0][1], gtid[0][0], rows, schemas)
+}
+
+func binlogFiles(db *harness.MariaDB, from string) ([]string, error) {
+	logs, err := db.Query(context.Background(), "SHOW BINARY LOGS")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, l := range logs {
+		if l[0] >= from {
+			files = append(files, filepath.Join(db.Dir, "binlog", l[0]))
+		}
+	}
+	return files, nil
+}
+
+func timeParseFile(files []string) (time.Duration, int, error) {
+	runtime.GC()
+	p := replication.NewBinlogParser()
+	p.SetFlavor("mariadb")
+	p.SetParseTime(true)
+	p.SetUseDecimal(false)
+	p.SetRenderJSONAsMySQLText(true)
+	n := 0
+	began := time.Now()
+	for _, f := range files {
+		err := p.ParseFile(f, 4, func(e *replication.BinlogEvent) error {
+			if re, ok := e.Event.(*replication.RowsEvent); ok {
+				n += len(re.Rows)
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	return time.Since(began), n, nil
+}
+
+var profilePath string
+
+func timeReadFile(ctx context.Context, files []string) (time.Duration, int, error) {
+	runtime.GC()
+	if profilePath != "" {
+		f, err := os.Create(profilePath)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	n := 0
+	emit := func(_ context.Context, b *pipeline.Batch) error {
+		n += len(b.Events)
+		return nil
+	}
+	began := time.Now()
+	for _, f := range files {
+		if err := mysql.ReadFile(ctx, f, mysql.Config{TopicPrefix: "bench", Version: "bench"}, emit); err != nil {
+			return 0, 0, err
+		}
+	}
+	return time.Since(began), n, nil
+}
+
+func endToEnd(ctx context.Context, bin, work string, db *harness.MariaDB, file, pos, gtids string, rows int, schemas bool) error {
+	cfg := filepath.Join(work, "siphon.yaml")
+	out := filepath.Join(work, "events.jsonl")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: ./state
+pipelines:
+  - name: bench
+    source: {type: mysql, url: "%s", server_id: 7001, tables: ["bench.*"], snapshot: never}
+    sinks: [{type: file, path: events.jsonl, schemas: %t}]
+`, db.RootURL(), schemas)), 0o600); err != nil {
+		return err
+	}
+	store, err := checkpoint.Open(filepath.Join(work, "state"), checkpoint.Options{})
+	if err != nil {
+		return err
+	}
+	err = store.Pipeline("bench").SaveOffset([]byte(fmt.Sprintf(`{"file":%q,"pos":%s,"gtids":%q,"server_id":1}`, file, pos, gtids)))
+	store.Close()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	peak := 0
+	want := fmt.Sprintf(`"id":%d,`, rows)
+	for {
+		if kb := vmHWM(cmd.Process.Pid); kb > peak {
+			peak = kb
+		}
+		if tailContains(out, want) {
+			break
+		}
+		if time.Since(began) > 10*time.Minute {
+			_ = cmd.Process.Kill()
+			return fmt.Errorf("siphon did not catch up within 10 minutes\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	elapsed := time.Since(began)
+	if kb := vmHWM(cmd.Process.Pid); kb > peak {
+		peak = kb
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+	}
+	fi, _ := os.Stat(out)
+	fmt.Printf("end to end (siphon binary, file sink, schemas=%t, fsync per batch):\n", schemas)
+	fmt.Printf("  %d rows caught up in %s: %.0f rows/s, %.1f MB of JSON\n", rows, elapsed.Round(time.Millisecond), float64(rows)/elapsed.Seconds(), float64(fi.Size())/1e6)
+	fmt.Printf("  peak RSS (VmHWM): %.1f MB\n", float64(peak)/1024)
+	return nil
+}
+
+// vmHWM is the peak resident set size of a process, in KiB.
+func vmHWM(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				n, _ := strconv.Atoi(f[1])
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+func tailContains(path, s string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return false
+	}
+	n := min(fi.Size(), 1<<16)
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, fi.Size()-n); err != nil {
+		return false
+	}
+	return strings.Contains(string(buf), s)
+}
