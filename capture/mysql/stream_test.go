@@ -88,7 +88,9 @@ func (b *binlogBuilder) query(schema, q string, thread uint32) {
 	b.add(replication.QUERY_EVENT, append(body, q...))
 }
 
-func (b *binlogBuilder) xid() { b.add(replication.XID_EVENT, binary.LittleEndian.AppendUint64(nil, 99)) }
+func (b *binlogBuilder) xid() {
+	b.add(replication.XID_EVENT, binary.LittleEndian.AppendUint64(nil, 99))
+}
 
 // tableMap describes shop.t (id INT NOT NULL PRIMARY KEY, name VARCHAR(10)
 // NULL) with full row metadata.

@@ -26,14 +26,14 @@ type State struct {
 
 // TableState is one table's progress.
 type TableState struct {
-	Table   string         `json:"table"` // the table as the user names it, e.g. shop.orders
-	Done    bool           `json:"done,omitempty"`
-	Rows    int64          `json:"rows,omitempty"` // rows emitted
-	Started bool           `json:"started,omitempty"`
-	StartUs int64          `json:"start_us,omitempty"` // when its snapshot started (source.ts)
-	Ranges  []*RangeState  `json:"ranges,omitempty"`
-	Keyless bool           `json:"keyless,omitempty"`
-	Est     int64          `json:"est,omitempty"` // estimated rows
+	Table   string        `json:"table"` // the table as the user names it, e.g. shop.orders
+	Done    bool          `json:"done,omitempty"`
+	Rows    int64         `json:"rows,omitempty"` // rows emitted
+	Started bool          `json:"started,omitempty"`
+	StartUs int64         `json:"start_us,omitempty"` // when its snapshot started (source.ts)
+	Ranges  []*RangeState `json:"ranges,omitempty"`
+	Keyless bool          `json:"keyless,omitempty"`
+	Est     int64         `json:"est,omitempty"` // estimated rows
 }
 
 // RangeState is the progress of one key range of a table, read by one
