@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -325,4 +326,19 @@ func (e *env) waitRecords(p *proc, d time.Duration, cond func([]record) bool) []
 
 func atLeast(n int) func([]record) bool {
 	return func(rs []record) bool { return len(rs) >= n }
+}
+
+// replaceInConfig edits the test's siphon.yaml.
+func replaceInConfig(t *testing.T, e *env, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("config has no %q", old)
+	}
+	if err := os.WriteFile(e.config, []byte(strings.Replace(string(data), old, new, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -25,6 +25,14 @@ type Source interface {
 	Run(ctx context.Context, from Position, stop <-chan struct{}, emit EmitFunc) error
 }
 
+// CheckpointListener is implemented by sources that act on what has become
+// durable, e.g. a snapshot that reads a range's next chunk only once the
+// previous one is applied by every sink. Checkpointed is called from the
+// checkpointer's goroutine after each position is stored.
+type CheckpointListener interface {
+	Checkpointed(pos Position)
+}
+
 // Sink applies batches to a target.
 type Sink interface {
 	// Write applies the batch durably: when it returns nil the batch
@@ -95,6 +103,9 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 	flow := newFlow(limits)
 	track := newTracker(len(p.Sinks))
 	ckpt := newCheckpointer(p.Store, stats)
+	if l, ok := p.Source.(CheckpointListener); ok {
+		ckpt.listener = l
+	}
 
 	queues := make([]chan *Batch, len(p.Sinks))
 	var sinksWG sync.WaitGroup
@@ -225,13 +236,14 @@ func (f *flow) release(n int) {
 // time: positions offered while a write is in progress coalesce into the
 // next write.
 type checkpointer struct {
-	store  OffsetStore
-	stats  *Stats
-	mu     sync.Mutex
-	latest Position
-	dirty  bool
-	closed bool
-	wake   chan struct{}
+	store    OffsetStore
+	listener CheckpointListener
+	stats    *Stats
+	mu       sync.Mutex
+	latest   Position
+	dirty    bool
+	closed   bool
+	wake     chan struct{}
 }
 
 func newCheckpointer(s OffsetStore, stats *Stats) *checkpointer {
@@ -273,6 +285,9 @@ func (c *checkpointer) run() error {
 				return err
 			}
 			c.stats.addCheckpoint(time.Since(start))
+			if c.listener != nil {
+				c.listener.Checkpointed(p)
+			}
 		}
 		if closed {
 			return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/client"
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/siphoncdc/siphon/capture/snapshot"
 	"github.com/siphoncdc/siphon/pipeline"
 )
 
@@ -23,6 +24,8 @@ type Position struct {
 	GTIDs    string `json:"gtids,omitempty"` // GTID set completed before Pos
 	ServerID uint32 `json:"server_id,omitempty"`
 	TsSec    int64  `json:"ts_sec,omitempty"`
+	// Snapshot is the progress of a snapshot in progress; nil once none is.
+	Snapshot *snapshot.State `json:"snapshot,omitempty"`
 }
 
 // String is a short human form: file:pos (gtids).

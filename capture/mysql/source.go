@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/google/uuid"
 	"github.com/siphoncdc/siphon/capture/mysql/coltype"
+	"github.com/siphoncdc/siphon/capture/snapshot"
 	"github.com/siphoncdc/siphon/pipeline"
 )
 
@@ -37,14 +39,35 @@ type Config struct {
 	PositionMode string // auto | gtid | file
 	Batch        BatchLimits
 	History      HistoryStore
-	Version      string // siphon's version, written as source.version
-	Log          *slog.Logger
+	// Snapshot is never, initial, initial_only or when_needed.
+	Snapshot            string
+	SnapshotChunkRows   int
+	SnapshotParallelism int
+	SignalTable         string // db.table of the signalling table, "" for none
+	Version             string // siphon's version, written as source.version
+	Log                 *slog.Logger
 }
 
-// Source streams the binlog of one server. It implements pipeline.Source.
+// Source streams the binlog of one server. It implements pipeline.Source
+// and pipeline.CheckpointListener.
 type Source struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	snap atomic.Pointer[snapshot.Engine] // the running snapshot, for Checkpointed
+}
+
+// Checkpointed tells a running snapshot which of its chunks the sinks have
+// applied.
+func (s *Source) Checkpointed(pos pipeline.Position) {
+	eng := s.snap.Load()
+	if eng == nil {
+		return
+	}
+	p, err := DecodePosition(pos)
+	if err != nil || p.Snapshot == nil {
+		return
+	}
+	eng.Acked(p.Snapshot)
 }
 
 // New returns a source; nothing connects until Run.
@@ -63,6 +86,9 @@ func New(cfg Config) *Source {
 	}
 	if cfg.PositionMode == "" {
 		cfg.PositionMode = "auto"
+	}
+	if cfg.Snapshot == "" {
+		cfg.Snapshot = "never"
 	}
 	return &Source{cfg: cfg, log: cfg.Log.With("source", "mysql", "server", cfg.Endpoint.Addr())}
 }
@@ -101,14 +127,28 @@ func (s *Source) Run(ctx context.Context, from pipeline.Position, stop <-chan st
 		builder: &tableBuilder{info: info, topicPrefix: s.cfg.TopicPrefix, log: s.log},
 		srcInfo: sourceInfo(info.Flavor, s.cfg.Version, s.cfg.TopicPrefix),
 	}
+	var resume *snapshot.State
 	if from != nil {
 		if st.committed, err = DecodePosition(from); err != nil {
 			return fmt.Errorf("mysql: %w", err)
 		}
 		if err := checkAvailable(conn, st.committed); err != nil {
-			return fmt.Errorf("mysql: %w", err)
+			var purged *PurgedError
+			if !errors.As(err, &purged) || s.cfg.Snapshot != "when_needed" {
+				return fmt.Errorf("mysql: %w", err)
+			}
+			s.log.Warn("stored position is gone from the server: taking a new snapshot (snapshot: when_needed)", "position", st.committed.String(), "oldest_binlog", purged.Oldest)
+			from = nil
 		}
-		s.log.Info("resuming binlog", "position", st.committed.String(), "flavor", info.Flavor, "version", info.Version)
+	}
+	if from != nil {
+		resume = st.committed.Snapshot
+		st.committed.Snapshot = nil
+		if resume == nil && s.cfg.Snapshot == "initial_only" {
+			s.log.Info("snapshot already complete (snapshot: initial_only): nothing to do", "position", st.committed.String())
+			return nil
+		}
+		s.log.Info("resuming binlog", "position", st.committed.String(), "flavor", info.Flavor, "version", info.Version, "snapshot_in_progress", resume != nil)
 	} else {
 		if st.committed, err = currentPosition(conn, info); err != nil {
 			return fmt.Errorf("mysql: %w", err)
@@ -116,13 +156,25 @@ func (s *Source) Run(ctx context.Context, from pipeline.Position, stop <-chan st
 		if err := st.recordAllSchemas(st.committed); err != nil {
 			return fmt.Errorf("mysql: %w", err)
 		}
-		s.log.Info("starting at the binlog end (no stored position, snapshot: never)", "position", st.committed.String(), "flavor", info.Flavor, "version", info.Version)
+		s.log.Info("starting at the binlog end", "position", st.committed.String(), "snapshot", s.cfg.Snapshot, "flavor", info.Flavor, "version", info.Version)
 	}
 	if st.useGTID, err = s.resumeByGTID(info, st.committed); err != nil {
 		return fmt.Errorf("mysql: %w", err)
 	}
 	if st.gtids, err = newGTIDTracker(info.Flavor, st.committed.GTIDs); err != nil {
 		return fmt.Errorf("mysql: %w", err)
+	}
+	st.pos = watermark(st.committed.File, st.committed.Pos)
+	st.finishAfterSnapshot = s.cfg.Snapshot == "initial_only"
+	if resume != nil || (from == nil && s.cfg.Snapshot != "never") {
+		kind := snapshot.Initial
+		if resume != nil && resume.Kind == snapshot.Incremental {
+			kind = snapshot.Incremental
+		}
+		if err := st.startSnapshot(ctx, kind, resume, nil); err != nil {
+			return fmt.Errorf("mysql: snapshot: %w", err)
+		}
+		defer st.endSnapshot()
 	}
 	return st.run(ctx, stop)
 }
@@ -207,6 +259,16 @@ type stream struct {
 	skipRows   int   // after a reconnect: rows events of the transaction already emitted
 
 	tables map[uint64]*tableState
+
+	pos     uint64      // watermark of the end of the last event handled
+	signals []signalRow // signalling-table inserts of the transaction in progress
+	// committedSignals are signals whose transaction committed, acted on
+	// after the commit event.
+	committedSignals []signalRow
+	snap             *snapRun // the running snapshot, nil when none
+	// finishAfterSnapshot ends the stream once the snapshot is emitted
+	// (snapshot: initial_only).
+	finishAfterSnapshot bool
 
 	batch      *pipeline.Batch // Position set: a transaction ended in it
 	batchStart time.Time
@@ -350,6 +412,14 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 		}
 	}()
 	for {
+		if err := st.pollSnapshot(); err != nil {
+			return err
+		}
+		if finished, err := st.emitDue(ctx); err != nil {
+			return err
+		} else if finished && st.finishAfterSnapshot {
+			stopping = true
+		}
 		var ev *replication.BinlogEvent
 		select {
 		case ev = <-events:
@@ -376,6 +446,11 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 			}
 			select {
 			case ev = <-events:
+			case v := <-st.snapshotReady():
+				if err := st.registerChunk(v); err != nil {
+					return err
+				}
+				continue
 			case <-wait:
 				if err := st.flush(ctx, true); err != nil {
 					return err
@@ -395,6 +470,9 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 			}
 		}
 		if err := st.handle(ev, ev.Header); err != nil {
+			return err
+		}
+		if err := st.afterEvent(ctx, ev); err != nil {
 			return err
 		}
 		if st.batch != nil && (len(st.batch.Events) >= cfg.Batch.MaxEvents || st.batch.Bytes >= cfg.Batch.MaxBytes) {
@@ -417,6 +495,32 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 			return nil
 		}
 	}
+}
+
+// afterEvent moves the stream position past the event just handled and,
+// at a transaction boundary, acts on the signals the transaction carried.
+func (st *stream) afterEvent(ctx context.Context, ev *replication.BinlogEvent) error {
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		st.pos = max(st.pos, watermark(string(e.NextLogName), uint32(e.Position)))
+	default:
+		if ev.Header.LogPos > 0 {
+			st.pos = max(st.pos, watermark(st.file, ev.Header.LogPos))
+		}
+	}
+	if st.snap != nil {
+		st.snap.eng.SetStreamPos(st.pos)
+	}
+	if !st.inTx && len(st.committedSignals) > 0 {
+		sigs := st.committedSignals
+		st.committedSignals = nil
+		for _, s := range sigs {
+			if err := st.handleSignal(ctx, s.table, s.row); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // flush emits the batch. midTx is set when the batch ends inside a
@@ -464,6 +568,7 @@ func (st *stream) resetTx() {
 	st.inTx, st.txBegun = false, false
 	st.txGTID, st.txMariaGID, st.txMySQLGID = "", nil, nil
 	st.txThread, st.txTsUs, st.txRowsSeen = -1, 0, 0
+	st.signals = nil
 }
 
 // handle applies one binlog event.
@@ -650,7 +755,8 @@ func (st *stream) commit(h *replication.EventHeader) error {
 		st.batch = &pipeline.Batch{}
 		st.batchStart = time.Now()
 	}
-	st.batch.Position = st.committed.Encode()
+	st.batch.Position = st.position()
+	st.committedSignals = append(st.committedSignals, st.signals...)
 	st.resetTx()
 	st.skipRows = 0
 	return nil
@@ -661,7 +767,9 @@ func (st *stream) handleTableMap(tm *replication.TableMapEvent, h *replication.E
 		return nil
 	}
 	db, name := string(tm.Schema), string(tm.Table)
-	if st.src.cfg.Filter != nil && !st.src.cfg.Filter.Match(db, name) {
+	isSignal := st.src.cfg.SignalTable != "" && st.src.cfg.SignalTable == db+"."+name
+	captured := st.src.cfg.Filter == nil || st.src.cfg.Filter.Match(db, name)
+	if !captured && !isSignal {
 		st.tables[tm.TableID] = &tableState{skipped: true, mapSig: mapSignature(tm), source: db + "." + name}
 		return nil
 	}
@@ -684,6 +792,8 @@ func (st *stream) handleTableMap(tm *replication.TableMapEvent, h *replication.E
 	if err != nil {
 		return fatalf("%w", err)
 	}
+	ts.signals = isSignal
+	ts.silent = !captured
 	st.tables[tm.TableID] = ts
 	return nil
 }
@@ -720,6 +830,20 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 	}
 	t := ts.table
 	slab := make([]pipeline.Value, len(re.Rows)*len(ts.decode))
+	wm := watermark(st.file, eventPos)
+	if ts.signals && re.Type() == replication.EnumRowsEventTypeInsert {
+		for _, raw := range re.Rows {
+			row, err := st.decodeRow(ts, raw, h, &slab)
+			if err != nil {
+				return err
+			}
+			st.signals = append(st.signals, signalRow{table: t, row: row})
+		}
+		slab = make([]pipeline.Value, len(re.Rows)*len(ts.decode))
+	}
+	if ts.silent {
+		return nil
+	}
 	switch re.Type() {
 	case replication.EnumRowsEventTypeInsert, replication.EnumRowsEventTypeDelete:
 		insert := re.Type() == replication.EnumRowsEventTypeInsert
@@ -736,6 +860,7 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 			} else {
 				e.Op, e.Before = pipeline.OpDelete, row
 			}
+			st.observe(t, wm, row)
 			st.add(e)
 		}
 	case replication.EnumRowsEventTypeUpdate:
@@ -754,6 +879,7 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 			}
 			tails[i/2] = binlogTail{table: t.ID.Name, gtid: st.txGTID, file: st.file, serverID: h.ServerID, pos: eventPos, row: int32(i / 2), thread: st.txThread}
 			src := block(&tails[i/2])
+			st.observe(t, wm, beforeRow, afterRow)
 			if t.KeyChanged(beforeRow, afterRow) {
 				// Debezium: a key change is a delete of the old key and a
 				// create of the new one (SPEC §1.5).

@@ -1,6 +1,9 @@
 package snapshot
 
-import "sort"
+import (
+	"encoding/json"
+	"sort"
+)
 
 // Kind tells an initial snapshot from an incremental one.
 type Kind string
@@ -17,11 +20,11 @@ const (
 // and the emitted State reaches the store only with the batch holding the
 // chunk.
 type State struct {
-	Kind    Kind           `json:"kind"`
-	ID      string         `json:"id,omitempty"` // signal id of an incremental snapshot
-	Tables  []*TableState  `json:"tables"`
-	Started bool           `json:"started,omitempty"` // the first row was emitted
-	Extra   map[string]any `json:"extra,omitempty"`   // source-defined (e.g. where the snapshot started)
+	Kind    Kind            `json:"kind"`
+	ID      string          `json:"id,omitempty"` // signal id of an incremental snapshot
+	Tables  []*TableState   `json:"tables"`
+	Started bool            `json:"started,omitempty"` // the first row was emitted
+	Origin  json.RawMessage `json:"origin,omitempty"`  // source-defined: where the snapshot started
 }
 
 // TableState is one table's progress.

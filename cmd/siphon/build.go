@@ -67,15 +67,19 @@ func buildSource(pc *config.Pipeline, state *checkpoint.PipelineState, log *slog
 			return nil, err
 		}
 		return mysql.New(mysql.Config{
-			Endpoint:     ep,
-			ServerID:     sc.ServerID,
-			Filter:       sc.Filter,
-			TopicPrefix:  sc.TopicPrefix,
-			PositionMode: sc.PositionMode,
-			Batch:        mysql.BatchLimits{MaxEvents: pc.Batch.MaxEvents, MaxBytes: pc.Batch.MaxBytes, MaxWait: pc.Batch.MaxWait},
-			History:      state,
-			Version:      version,
-			Log:          log,
+			Endpoint:            ep,
+			ServerID:            sc.ServerID,
+			Filter:              sc.Filter,
+			TopicPrefix:         sc.TopicPrefix,
+			PositionMode:        sc.PositionMode,
+			Batch:               mysql.BatchLimits{MaxEvents: pc.Batch.MaxEvents, MaxBytes: pc.Batch.MaxBytes, MaxWait: pc.Batch.MaxWait},
+			History:             state,
+			Snapshot:            sc.Snapshot,
+			SnapshotChunkRows:   sc.SnapshotChunkRows,
+			SnapshotParallelism: sc.SnapshotParallelism,
+			SignalTable:         sc.SignalTable,
+			Version:             version,
+			Log:                 log,
 		}), nil
 	}
 	return nil, fmt.Errorf("source type %q is not available in this build", sc.Type)

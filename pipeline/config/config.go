@@ -41,16 +41,21 @@ type Pipeline struct {
 // Source says where changes come from. URL may hold a password: print a
 // Source with its String or LogValue, never the URL field itself.
 type Source struct {
-	Type               string // "mysql"
-	URL                string // after ${VAR} expansion; see ParseMySQLURL
-	ServerID           uint32 // mysql only
-	Tables             []string
-	ExcludeTables      []string
-	Snapshot           string // never | initial | initial_only | when_needed
-	TopicPrefix        string
-	PositionMode       string // mysql: auto | gtid | file
-	TombstonesOnDelete bool
-	Filter             *TableFilter // compiled from Tables and ExcludeTables
+	Type          string // "mysql"
+	URL           string // after ${VAR} expansion; see ParseMySQLURL
+	ServerID      uint32 // mysql only
+	Tables        []string
+	ExcludeTables []string
+	Snapshot      string // never | initial | initial_only | when_needed
+	// SnapshotChunkRows and SnapshotParallelism tune snapshots;
+	// SignalTable ("db.table", optional) enables Debezium-style signals.
+	SnapshotChunkRows   int
+	SnapshotParallelism int
+	SignalTable         string
+	TopicPrefix         string
+	PositionMode        string // mysql: auto | gtid | file
+	TombstonesOnDelete  bool
+	Filter              *TableFilter // compiled from Tables and ExcludeTables
 }
 
 // Sink says where events go.
@@ -75,15 +80,18 @@ type Buffer struct {
 
 // Defaults for keys the file leaves out.
 const (
-	DefaultStateDir        = "./siphon-state"
-	DefaultSnapshot        = "never"
-	DefaultPositionMode    = "auto"
-	DefaultBatchMaxEvents  = 2048
-	DefaultBatchMaxBytes   = 4 << 20
-	DefaultBatchMaxWait    = 50 * time.Millisecond
-	DefaultBufferBatches   = 16
-	DefaultBufferMaxBytes  = 64 << 20
-	DefaultShutdownTimeout = 30 * time.Second
+	DefaultStateDir = "./siphon-state"
+	DefaultSnapshot = "initial"
+	// DefaultSnapshotChunkRows and DefaultSnapshotParallelism suit a small machine.
+	DefaultSnapshotChunkRows   = 8192
+	DefaultSnapshotParallelism = 2
+	DefaultPositionMode        = "auto"
+	DefaultBatchMaxEvents      = 2048
+	DefaultBatchMaxBytes       = 4 << 20
+	DefaultBatchMaxWait        = 50 * time.Millisecond
+	DefaultBufferBatches       = 16
+	DefaultBufferMaxBytes      = 64 << 20
+	DefaultShutdownTimeout     = 30 * time.Second
 )
 
 // Pipeline returns the pipeline called name.

@@ -52,7 +52,8 @@ var pipelineName = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 func defaultPipeline() Pipeline {
 	return Pipeline{
-		Source: Source{Snapshot: DefaultSnapshot, TombstonesOnDelete: true},
+		Source: Source{Snapshot: DefaultSnapshot, TombstonesOnDelete: true,
+			SnapshotChunkRows: DefaultSnapshotChunkRows, SnapshotParallelism: DefaultSnapshotParallelism},
 		Batch: Batch{
 			MaxEvents: DefaultBatchMaxEvents,
 			MaxBytes:  DefaultBatchMaxBytes,
@@ -167,6 +168,29 @@ var sourceSection = section[Source]{
 			if m, ok := d.enum(v, "never", "initial", "initial_only", "when_needed"); ok {
 				s.Snapshot = m
 			}
+		}},
+		{name: "snapshot_chunk_rows", decode: func(d *decoder, v value, s *Source) {
+			if n, ok := d.integer(v, 1, 1_000_000); ok {
+				s.SnapshotChunkRows = int(n)
+			}
+		}},
+		{name: "snapshot_parallelism", decode: func(d *decoder, v value, s *Source) {
+			if n, ok := d.integer(v, 1, 64); ok {
+				s.SnapshotParallelism = int(n)
+			}
+		}},
+		{name: "signal_table", decode: func(d *decoder, v value, s *Source) {
+			t, ok := d.nonEmpty(v)
+			if !ok {
+				return
+			}
+			p, err := parseTablePattern(t.text)
+			if err != nil || strings.ContainsAny(t.text, "*?") {
+				d.bad(v, "%s is not a table: expected db.table without wildcards", t.show())
+				return
+			}
+			_ = p
+			s.SignalTable = t.text
 		}},
 		{name: "topic_prefix", decode: func(d *decoder, v value, s *Source) {
 			p, ok := d.nonEmpty(v)

@@ -1,0 +1,771 @@
+package mysql
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/siphoncdc/siphon/capture/mysql/coltype"
+	"github.com/siphoncdc/siphon/capture/snapshot"
+	"github.com/siphoncdc/siphon/pipeline"
+)
+
+// watermark packs a binlog coordinate into the engine's ordered uint64:
+// file number in the high 32 bits, offset in the low.
+func watermark(file string, pos uint32) uint64 { return fileSeq(file)<<32 | uint64(pos) }
+
+// snapTable is a table as the snapshot reads it.
+type snapTable struct {
+	t        *snapshot.Table
+	db, name string
+	cols     []coltype.Column
+	decode   []decodeFunc
+	adapt    []func(gomysql.FieldValue) (any, error)
+	key      []int  // chunking key columns
+	selects  string // the column list
+	from     string // `db`.`table`
+	orderBy  string
+	intSplit bool // the chunking key is one integer column: ranges by value
+}
+
+// snapReader reads chunks of MySQL/MariaDB tables. It implements
+// snapshot.Reader; each read takes a connection from its pool.
+type snapReader struct {
+	ep     Endpoint
+	info   *serverInfo
+	pool   chan *readConn
+	tables map[string]*snapTable
+}
+
+type readConn struct {
+	c     *client.Conn
+	stmts map[string]*client.Stmt
+}
+
+func newSnapReader(ctx context.Context, ep Endpoint, info *serverInfo, conns int) (*snapReader, error) {
+	r := &snapReader{ep: ep, info: info, pool: make(chan *readConn, conns), tables: map[string]*snapTable{}}
+	for range conns {
+		c, err := dial(ctx, ep)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.pool <- &readConn{c: c, stmts: map[string]*client.Stmt{}}
+	}
+	return r, nil
+}
+
+func (r *snapReader) Close() {
+	for {
+		select {
+		case rc := <-r.pool:
+			rc.close()
+		default:
+			return
+		}
+	}
+}
+
+func (rc *readConn) close() {
+	for _, s := range rc.stmts {
+		_ = s.Close()
+	}
+	_ = rc.c.Close()
+}
+
+// with runs f on a pooled connection; a connection that failed is
+// replaced rather than returned to the pool.
+func (r *snapReader) with(ctx context.Context, f func(*readConn) error) error {
+	var rc *readConn
+	select {
+	case rc = <-r.pool:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	err := f(rc)
+	if err != nil {
+		rc.close()
+		c, derr := dial(context.WithoutCancel(ctx), r.ep)
+		if derr != nil {
+			// Keep the pool's size: the next use dials again.
+			r.pool <- &readConn{c: nil, stmts: map[string]*client.Stmt{}}
+			return err
+		}
+		rc = &readConn{c: c, stmts: map[string]*client.Stmt{}}
+	}
+	r.pool <- rc
+	return err
+}
+
+func (rc *readConn) ensure(ctx context.Context, ep Endpoint) error {
+	if rc.c != nil {
+		return nil
+	}
+	c, err := dial(ctx, ep)
+	if err != nil {
+		return err
+	}
+	rc.c = c
+	return nil
+}
+
+func (rc *readConn) stmt(q string) (*client.Stmt, error) {
+	if s, ok := rc.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := rc.c.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	rc.stmts[q] = s
+	return s, nil
+}
+
+// plan describes the captured tables for a snapshot: schema from
+// information_schema, chunking key (primary key, else a unique key whose
+// columns are all NOT NULL, else none), estimated rows.
+func (r *snapReader) plan(c *client.Conn, filter TableFilter, topicPrefix string, only func(db, table string) bool) ([]*snapshot.Table, error) {
+	all, err := listTables(c)
+	if err != nil {
+		return nil, err
+	}
+	var out []*snapshot.Table
+	for db, names := range all {
+		var picked []string
+		for _, n := range names {
+			if (filter == nil || filter.Match(db, n)) && (only == nil || only(db, n)) {
+				picked = append(picked, n)
+			}
+		}
+		if len(picked) == 0 {
+			continue
+		}
+		defs, err := readTableDefs(c, r.info, db, picked)
+		if err != nil {
+			return nil, err
+		}
+		uniques, err := uniqueKeys(c, db, picked)
+		if err != nil {
+			return nil, err
+		}
+		estimates, err := rowEstimates(c, db)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range defs {
+			if d.Dropped {
+				continue
+			}
+			st, err := r.describe(d, uniques[d.Table], topicPrefix)
+			if err != nil {
+				return nil, err
+			}
+			st.t.Estimate = estimates[d.Table]
+			r.tables[st.t.Name] = st
+			out = append(out, st.t)
+		}
+	}
+	return out, nil
+}
+
+func (r *snapReader) describe(d tableDef, unique []string, topicPrefix string) (*snapTable, error) {
+	st := &snapTable{db: d.Database, name: d.Table, from: quoteIdent(d.Database) + "." + quoteIdent(d.Table)}
+	where := "table " + d.Database + "." + d.Table
+	cols := make([]pipeline.Column, len(d.Columns))
+	var sel []string
+	for i, ic := range d.Columns {
+		c, err := coltype.FromInformationSchema(ic, string(r.info.Flavor))
+		if err != nil {
+			return nil, fmt.Errorf("%s: column %s: %w", where, ic.Name, err)
+		}
+		schema, err := c.Schema()
+		if err != nil {
+			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
+		}
+		dec, err := c.BinlogDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
+		}
+		adapt, err := sqlAdapter(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
+		}
+		cols[i] = pipeline.Column{Name: c.Name, Schema: schema, Native: c.Native()}
+		st.cols = append(st.cols, c)
+		st.decode = append(st.decode, dec)
+		st.adapt = append(st.adapt, adapt)
+		sel = append(sel, quoteIdent(c.Name))
+	}
+	st.selects = strings.Join(sel, ", ")
+	index := func(names []string) []int {
+		var out []int
+		for _, n := range names {
+			for i, c := range st.cols {
+				if c.Name == n {
+					out = append(out, i)
+				}
+			}
+		}
+		return out
+	}
+	pk := index(d.PrimaryKey)
+	st.key = pk
+	if len(st.key) == 0 {
+		st.key = index(unique)
+	}
+	var order []string
+	for _, k := range st.key {
+		order = append(order, quoteIdent(st.cols[k].Name))
+	}
+	st.orderBy = strings.Join(order, ", ")
+	if len(st.key) == 1 {
+		switch st.cols[st.key[0]].Type {
+		case coltype.TypeTiny, coltype.TypeShort, coltype.TypeInt24, coltype.TypeLong, coltype.TypeLongLong:
+			st.intSplit = true
+		}
+	}
+	name := d.Database + "." + d.Table
+	st.t = &snapshot.Table{
+		Name:   name,
+		Schema: pipeline.NewTable(pipeline.TableID{Database: d.Database, Name: d.Table}, topicName(topicPrefix, d.Database, d.Table), cols, pk),
+		Key:    st.key,
+	}
+	return st, nil
+}
+
+func uniqueKeys(c *client.Conn, db string, tables []string) (map[string][]string, error) {
+	quoted := make([]string, len(tables))
+	for i, t := range tables {
+		quoted[i] = sqlString(t)
+	}
+	r, err := c.Execute(`SELECT s.TABLE_NAME, s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE
+		FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c
+		  ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
+		WHERE s.TABLE_SCHEMA = ` + sqlString(db) + ` AND s.TABLE_NAME IN (` + strings.Join(quoted, ",") + `)
+		  AND s.NON_UNIQUE = 0 AND s.INDEX_NAME <> 'PRIMARY'
+		ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX`)
+	if err != nil {
+		return nil, fmt.Errorf("read unique keys of %s: %w", db, err)
+	}
+	type idx struct {
+		cols     []string
+		nullable bool
+	}
+	found := map[string]map[string]*idx{}
+	var order []string
+	for i := range r.RowNumber() {
+		t, name := str(r, i, 0), str(r, i, 1)
+		if found[t] == nil {
+			found[t] = map[string]*idx{}
+		}
+		x := found[t][name]
+		if x == nil {
+			x = &idx{}
+			found[t][name] = x
+			order = append(order, t+"\x00"+name)
+		}
+		x.cols = append(x.cols, str(r, i, 2))
+		x.nullable = x.nullable || str(r, i, 3) == "YES"
+	}
+	out := map[string][]string{}
+	for _, tn := range order {
+		t, name, _ := strings.Cut(tn, "\x00")
+		if x := found[t][name]; !x.nullable && out[t] == nil {
+			out[t] = x.cols
+		}
+	}
+	return out, nil
+}
+
+func rowEstimates(c *client.Conn, db string) (map[string]int64, error) {
+	r, err := c.Execute(`SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ` + sqlString(db))
+	if err != nil {
+		return nil, fmt.Errorf("read row estimates of %s: %w", db, err)
+	}
+	out := map[string]int64{}
+	for i := range r.RowNumber() {
+		n, _ := r.GetInt(i, 1)
+		out[str(r, i, 0)] = n
+	}
+	return out, nil
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// Split divides a table whose key is one integer column into n ranges of
+// equal width between its smallest and largest key; other tables are one
+// range.
+func (r *snapReader) Split(ctx context.Context, t *snapshot.Table, n int) ([]snapshot.Range, error) {
+	st := r.tables[t.Name]
+	if !st.intSplit || n < 2 {
+		return []snapshot.Range{{}}, nil
+	}
+	col := quoteIdent(st.cols[st.key[0]].Name)
+	var lo, hi int64
+	var empty bool
+	err := r.with(ctx, func(rc *readConn) error {
+		if err := rc.ensure(ctx, r.ep); err != nil {
+			return err
+		}
+		res, err := rc.c.Execute("SELECT MIN(" + col + "), MAX(" + col + ") FROM " + st.from)
+		if err != nil {
+			return err
+		}
+		if v, _ := res.GetValue(0, 0); v == nil {
+			empty = true
+			return nil
+		}
+		lo, _ = res.GetInt(0, 0)
+		hi, _ = res.GetInt(0, 1)
+		return nil
+	})
+	if err != nil || empty || hi-lo < int64(n) {
+		return []snapshot.Range{{}}, err
+	}
+	width := (hi - lo) / int64(n)
+	ranges := make([]snapshot.Range, n)
+	for i := range n {
+		if i > 0 {
+			ranges[i].From = encodeCursor([]gomysql.FieldValue{signedValue(lo + int64(i)*width)})
+		}
+		if i < n-1 {
+			ranges[i].To = encodeCursor([]gomysql.FieldValue{signedValue(lo + int64(i+1)*width)})
+		}
+	}
+	return ranges, nil
+}
+
+func signedValue(v int64) gomysql.FieldValue {
+	return gomysql.NewFieldValue(gomysql.FieldValueTypeSigned, uint64(v), nil)
+}
+
+// ReadChunk reads up to limit rows after the cursor, in key order, in one
+// consistent read.
+func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapshot.Range, after []byte, limit int, floor uint64) (*snapshot.Chunk, error) {
+	st := r.tables[t.Name]
+	var conds []string
+	var args []any
+	from := after
+	if from == nil {
+		from = rg.From
+	}
+	if from != nil {
+		cond, a, err := st.keyAfter(from)
+		if err != nil {
+			return nil, err
+		}
+		conds, args = append(conds, cond), append(args, a...)
+	}
+	if rg.To != nil {
+		vals, err := decodeCursor(rg.To)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, quoteIdent(st.cols[st.key[0]].Name)+" <= ?")
+		args = append(args, vals[0])
+	}
+	q := "SELECT " + st.selects + " FROM " + st.from
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	q += " ORDER BY " + st.orderBy + " LIMIT " + strconv.Itoa(limit+1)
+
+	ch := &snapshot.Chunk{}
+	err := r.with(ctx, func(rc *readConn) error {
+		if err := rc.ensure(ctx, r.ep); err != nil {
+			return err
+		}
+		low, high, res, err := r.consistentRead(rc, q, args, floor)
+		if err != nil {
+			return err
+		}
+		ch.Low, ch.High = low, high
+		n := len(res.Values)
+		if n > limit {
+			n, ch.More = limit, true
+		}
+		ch.Rows = make([]pipeline.Row, n)
+		slab := make([]pipeline.Value, n*len(st.cols))
+		for i := range n {
+			row, err := st.row(res.Values[i], slab[i*len(st.cols):(i+1)*len(st.cols)])
+			if err != nil {
+				return err
+			}
+			ch.Rows[i] = row
+		}
+		if n > 0 {
+			last := make([]gomysql.FieldValue, len(st.key))
+			for i, k := range st.key {
+				last[i] = res.Values[n-1][k]
+			}
+			ch.Last = encodeCursor(last)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t.Name, redact(err, r.ep.Password))
+	}
+	return ch, nil
+}
+
+// consistentRead runs the chunk query and returns its watermarks. On
+// MariaDB the read runs in a consistent-snapshot transaction whose exact
+// binlog position MariaDB reports (binlog_snapshot_file/position): low =
+// high = that position. On MySQL, which reports no such position, low is
+// the stream position when the read started and high the binlog end after
+// it.
+func (r *snapReader) consistentRead(rc *readConn, q string, args []any, floor uint64) (uint64, uint64, *gomysql.Result, error) {
+	s, err := rc.stmt(q)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if r.info.Flavor == FlavorMariaDB {
+		if _, err := rc.c.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
+			return 0, 0, nil, err
+		}
+		defer func() { _, _ = rc.c.Execute("COMMIT") }()
+		wm, err := snapshotPosition(rc.c)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		res, err := s.Execute(args...)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		return wm, wm, res, nil
+	}
+	res, err := s.Execute(args...)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	end, _, err := masterStatus(rc.c)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	return floor, watermark(end.File, end.Pos), res, nil
+}
+
+// snapshotPosition is MariaDB's binlog position of the transaction's
+// consistent snapshot.
+func snapshotPosition(c *client.Conn) (uint64, error) {
+	res, err := c.Execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
+	if err != nil {
+		return 0, err
+	}
+	var file string
+	var pos uint64
+	for i := range res.RowNumber() {
+		switch str(res, i, 0) {
+		case "Binlog_snapshot_file":
+			file = str(res, i, 1)
+		case "Binlog_snapshot_position":
+			pos, _ = strconv.ParseUint(str(res, i, 1), 10, 32)
+		}
+	}
+	if file == "" {
+		return 0, errors.New("the server reports no binlog_snapshot_file: is the binary log enabled?")
+	}
+	return watermark(file, uint32(pos)), nil
+}
+
+// keyAfter is the condition "key > cursor" for a possibly composite key:
+// (k1 > ?) OR (k1 = ? AND k2 > ?) OR …, which every MySQL version can
+// serve from the key's index.
+func (st *snapTable) keyAfter(cursor []byte) (string, []any, error) {
+	vals, err := decodeCursor(cursor)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(vals) != len(st.key) {
+		// A range bound on the first key column only.
+		return quoteIdent(st.cols[st.key[0]].Name) + " > ?", vals[:1], nil
+	}
+	var ors []string
+	var args []any
+	for i := range st.key {
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, quoteIdent(st.cols[st.key[j]].Name)+" = ?")
+			args = append(args, vals[j])
+		}
+		ands = append(ands, quoteIdent(st.cols[st.key[i]].Name)+" > ?")
+		args = append(args, vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+// row decodes one result row into row (len(st.cols) values).
+func (st *snapTable) row(vals []gomysql.FieldValue, row pipeline.Row) (pipeline.Row, error) {
+	for i, fv := range vals {
+		if fv.Type == gomysql.FieldValueTypeNull {
+			row[i] = pipeline.Null
+			continue
+		}
+		v, err := st.adapt[i](fv)
+		if err != nil {
+			return nil, fmt.Errorf("table %s column %s: %w", st.t.Name, st.cols[i].Name, err)
+		}
+		if row[i], err = st.decode[i](v); err != nil {
+			return nil, fmt.Errorf("table %s: %w", st.t.Name, err)
+		}
+	}
+	return row, nil
+}
+
+// A cursor is the key values of a row as the server returned them,
+// serialised so that they go back as statement arguments unchanged.
+type cursorValue struct {
+	I *int64   `json:"i,omitempty"`
+	U *uint64  `json:"u,omitempty"`
+	F *float64 `json:"f,omitempty"`
+	B *string  `json:"b,omitempty"` // base64 bytes
+	S *string  `json:"s,omitempty"` // text
+}
+
+func encodeCursor(vals []gomysql.FieldValue) []byte {
+	out := make([]cursorValue, len(vals))
+	for i, v := range vals {
+		switch v.Type {
+		case gomysql.FieldValueTypeSigned:
+			n := v.AsInt64()
+			out[i].I = &n
+		case gomysql.FieldValueTypeUnsigned:
+			n := v.AsUint64()
+			out[i].U = &n
+		case gomysql.FieldValueTypeFloat:
+			f := v.AsFloat64()
+			out[i].F = &f
+		default:
+			b := v.AsString()
+			if isPrintableUTF8(b) {
+				s := string(b)
+				out[i].S = &s
+			} else {
+				s := base64.StdEncoding.EncodeToString(b)
+				out[i].B = &s
+			}
+		}
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+func decodeCursor(b []byte) ([]any, error) {
+	var vals []cursorValue
+	if err := json.Unmarshal(b, &vals); err != nil {
+		return nil, fmt.Errorf("snapshot cursor %q: %w", b, err)
+	}
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		switch {
+		case v.I != nil:
+			out[i] = *v.I
+		case v.U != nil:
+			out[i] = *v.U
+		case v.F != nil:
+			out[i] = *v.F
+		case v.S != nil:
+			out[i] = *v.S
+		case v.B != nil:
+			raw, err := base64.StdEncoding.DecodeString(*v.B)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot cursor %q: %w", b, err)
+			}
+			out[i] = raw
+		default:
+			return nil, fmt.Errorf("snapshot cursor %q: empty value", b)
+		}
+	}
+	return out, nil
+}
+
+func isPrintableUTF8(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
+}
+
+// sqlAdapter turns a value as the client protocol returns it into the Go
+// value go-mysql's binlog decoding gives for the same stored value, so that
+// snapshot rows go through the very decoders the stream uses and come out
+// identical.
+func sqlAdapter(c coltype.Column) (func(gomysql.FieldValue) (any, error), error) {
+	text := func(fv gomysql.FieldValue) (any, error) { return string(fv.AsString()), nil }
+	raw := func(fv gomysql.FieldValue) (any, error) { return fv.AsString(), nil }
+	switch c.Type {
+	case coltype.TypeTiny, coltype.TypeShort, coltype.TypeInt24, coltype.TypeLong, coltype.TypeLongLong, coltype.TypeYear:
+		return func(fv gomysql.FieldValue) (any, error) {
+			switch fv.Type {
+			case gomysql.FieldValueTypeSigned:
+				return fv.AsInt64(), nil
+			case gomysql.FieldValueTypeUnsigned:
+				return fv.AsUint64(), nil
+			}
+			n, err := strconv.ParseInt(string(fv.AsString()), 10, 64)
+			return n, err
+		}, nil
+	case coltype.TypeDecimal, coltype.TypeDate, coltype.TypeDateTime, coltype.TypeTime, coltype.TypeChar, coltype.TypeVarChar, coltype.TypeJSON:
+		if c.Type == coltype.TypeChar && c.Charset == "binary" {
+			return raw, nil
+		}
+		if c.Type == coltype.TypeVarChar && c.Charset == "binary" {
+			return raw, nil
+		}
+		return text, nil
+	case coltype.TypeFloat, coltype.TypeDouble:
+		return func(fv gomysql.FieldValue) (any, error) {
+			f := fv.AsFloat64()
+			if fv.Type == gomysql.FieldValueTypeString {
+				var err error
+				if f, err = strconv.ParseFloat(string(fv.AsString()), 64); err != nil {
+					return nil, err
+				}
+			}
+			if c.Type == coltype.TypeFloat {
+				return float32(f), nil
+			}
+			return f, nil
+		}, nil
+	case coltype.TypeBit:
+		return func(fv gomysql.FieldValue) (any, error) {
+			var u uint64
+			for _, b := range fv.AsString() {
+				u = u<<8 | uint64(b)
+			}
+			return int64(u), nil
+		}, nil
+	case coltype.TypeTimestamp:
+		return func(fv gomysql.FieldValue) (any, error) {
+			s := string(fv.AsString())
+			if strings.HasPrefix(s, "0000-00-00") {
+				return s, nil
+			}
+			t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", s, time.UTC)
+			if err != nil {
+				return nil, fmt.Errorf("TIMESTAMP value %q: %w", s, err)
+			}
+			return t, nil
+		}, nil
+	case coltype.TypeBlob, coltype.TypeGeometry, coltype.TypeVector:
+		return raw, nil
+	case coltype.TypeEnum:
+		index := map[string]int64{}
+		for i, m := range c.Members {
+			index[m] = int64(i + 1)
+		}
+		return func(fv gomysql.FieldValue) (any, error) {
+			s := string(fv.AsString())
+			if s == "" {
+				return int64(0), nil
+			}
+			i, ok := index[s]
+			if !ok {
+				return nil, fmt.Errorf("ENUM value %q is not a member", s)
+			}
+			return i, nil
+		}, nil
+	case coltype.TypeSet:
+		bit := map[string]int64{}
+		for i, m := range c.Members {
+			bit[m] = 1 << i
+		}
+		return func(fv gomysql.FieldValue) (any, error) {
+			s := string(fv.AsString())
+			var mask int64
+			if s == "" {
+				return mask, nil
+			}
+			for _, m := range strings.Split(s, ",") {
+				b, ok := bit[m]
+				if !ok {
+					return nil, fmt.Errorf("SET value %q has a non-member %q", s, m)
+				}
+				mask |= b
+			}
+			return mask, nil
+		}, nil
+	}
+	return nil, fmt.Errorf("snapshot of %s columns is not supported", c.Type)
+}
+
+// OpenScan starts the one-pass read of a table without a usable key.
+func (r *snapReader) OpenScan(ctx context.Context, t *snapshot.Table, floor uint64) (snapshot.Scan, error) {
+	st := r.tables[t.Name]
+	c, err := dial(ctx, r.ep)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	sc := &scan{c: c, st: st, low: floor}
+	if r.info.Flavor == FlavorMariaDB {
+		if sc.low, err = snapshotPosition(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+		sc.high = sc.low
+	} else {
+		end, _, err := masterStatus(c)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		sc.high = watermark(end.File, end.Pos)
+	}
+	return sc, nil
+}
+
+type scan struct {
+	c         *client.Conn
+	st        *snapTable
+	low, high uint64
+	once      sync.Once
+}
+
+func (s *scan) Watermarks() (uint64, uint64) { return s.low, s.high }
+
+func (s *scan) Rows(ctx context.Context, fn func(pipeline.Row) error) error {
+	var res gomysql.Result
+	var fnErr error
+	err := s.c.ExecuteSelectStreaming("SELECT "+s.st.selects+" FROM "+s.st.from, &res, func(vals []gomysql.FieldValue) error {
+		if err := ctx.Err(); err != nil {
+			fnErr = err
+			return err
+		}
+		row, err := s.st.row(vals, make(pipeline.Row, len(vals)))
+		if err == nil {
+			err = fn(row)
+		}
+		if err != nil {
+			fnErr = err
+		}
+		return err
+	}, nil)
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
+func (s *scan) Close() error {
+	var err error
+	s.once.Do(func() {
+		_, _ = s.c.Execute("COMMIT")
+		err = s.c.Close()
+	})
+	return err
+}

@@ -1,0 +1,322 @@
+package integration
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siphoncdc/siphon/integration/harness"
+)
+
+// snapshotEnv is an env whose pipeline takes snapshots.
+func snapshotEnv(t *testing.T, m *harness.MariaDB, tables, mode string, chunkRows, parallelism int, extraSource string) *env {
+	e := newEnv(t, envOptions{db: m, tables: tables, schemas: false})
+	replaceInConfig(t, e, "      snapshot: never\n", fmt.Sprintf("      snapshot: %s\n      snapshot_chunk_rows: %d\n      snapshot_parallelism: %d\n%s", mode, chunkRows, parallelism, extraSource))
+	return e
+}
+
+func waitLog(t *testing.T, p *proc, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(p.logs(), s) {
+		if p.exited() {
+			t.Fatalf("siphon exited before logging %q:\n%s", s, p.logs())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("siphon did not log %q within %s:\n%s", s, d, p.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// consumer applies events by key, as a downstream table would.
+type consumer struct {
+	rows map[string]map[string]string // topic → key JSON → after JSON
+}
+
+func newConsumer() *consumer { return &consumer{rows: map[string]map[string]string{}} }
+
+func (c *consumer) apply(t *testing.T, rs []record) {
+	t.Helper()
+	for _, r := range rs {
+		if string(r.Value) == "null" {
+			continue // tombstone
+		}
+		var v struct {
+			Op     string          `json:"op"`
+			Before json.RawMessage `json:"before"`
+			After  json.RawMessage `json:"after"`
+		}
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		if c.rows[r.Topic] == nil {
+			c.rows[r.Topic] = map[string]string{}
+		}
+		key := string(r.Key)
+		if key == "null" {
+			key = string(v.After) // keyless: the row is its own identity
+			if v.Op == "d" {
+				delete(c.rows[r.Topic], string(v.Before))
+				continue
+			}
+			if v.Op == "u" {
+				delete(c.rows[r.Topic], string(v.Before))
+			}
+		}
+		switch v.Op {
+		case "d":
+			delete(c.rows[r.Topic], key)
+		default:
+			c.rows[r.Topic][key] = string(v.After)
+		}
+	}
+}
+
+// kvState reads table kv(k, v, pad) as the consumer holds it: k → v.
+func (c *consumer) kvState(t *testing.T, topic string) map[int]int {
+	t.Helper()
+	out := map[int]int{}
+	for _, after := range c.rows[topic] {
+		var row struct {
+			K int `json:"k"`
+			V int `json:"v"`
+		}
+		if err := json.Unmarshal([]byte(after), &row); err != nil {
+			t.Fatal(err)
+		}
+		out[row.K] = row.V
+	}
+	return out
+}
+
+func dbKV(t *testing.T, m *harness.MariaDB, db string) map[int]int {
+	t.Helper()
+	rows, err := m.Query(testContext(t, time.Minute), "SELECT k, v FROM "+db+".kv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]int{}
+	for _, r := range rows {
+		var k, v int
+		fmt.Sscan(r[0], &k)
+		fmt.Sscan(r[1], &v)
+		out[k] = v
+	}
+	return out
+}
+
+func sameKV(a, b map[int]int) (string, bool) {
+	if len(a) != len(b) {
+		return fmt.Sprintf("%d rows vs %d", len(a), len(b)), false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return fmt.Sprintf("key %d: %d vs %d (present %v)", k, v, w, ok), false
+		}
+	}
+	return "", true
+}
+
+// snapshotReads returns, per topic, the keys of the r events.
+func snapshotReads(t *testing.T, rs []record) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, r := range rs {
+		if string(r.Value) == "null" {
+			continue
+		}
+		var v struct {
+			Op     string          `json:"op"`
+			After  json.RawMessage `json:"after"`
+			Source struct {
+				Snapshot string `json:"snapshot"`
+			} `json:"source"`
+		}
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Op != "r" {
+			continue
+		}
+		key := string(r.Key)
+		if key == "null" {
+			key = string(v.After)
+		}
+		out[r.Topic] = append(out[r.Topic], key)
+	}
+	return out
+}
+
+// TestSnapshotEveryKeyType snapshots tables keyed by composite, case-
+// insensitive string, negative integer, binary and UUID keys, one with only
+// a unique key and one with no key: every row comes exactly once as r.
+func TestSnapshotEveryKeyType(t *testing.T) {
+	db := newDatabase(t, shared)
+	q := func(stmts ...string) { mustExec(t, shared, append([]string{"USE " + db}, stmts...)...) }
+	q("CREATE TABLE composite (a INT, b VARCHAR(10), v INT, PRIMARY KEY (a, b))",
+		"CREATE TABLE ci_string (s VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)",
+		"CREATE TABLE negative (id BIGINT PRIMARY KEY, v INT)",
+		"CREATE TABLE bin (id VARBINARY(16) PRIMARY KEY, v INT)",
+		"CREATE TABLE uuid_char (id CHAR(36) PRIMARY KEY, v INT)",
+		"CREATE TABLE uuid_bin (id BINARY(16) PRIMARY KEY, v INT)",
+		"CREATE TABLE dates (d DATETIME(3) PRIMARY KEY, v INT)",
+		"CREATE TABLE unique_only (u INT NOT NULL, v INT, UNIQUE KEY (u))",
+		"CREATE TABLE keyless (a INT, b VARCHAR(10))",
+		"CREATE TABLE empty_table (id INT PRIMARY KEY)",
+	)
+	want := map[string]int{}
+	for i := 0; i < 97; i++ {
+		q(fmt.Sprintf("INSERT INTO composite VALUES (%d, '%c%d', %d)", i%7-3, 'a'+rune(i%5), i, i),
+			fmt.Sprintf("INSERT INTO ci_string VALUES ('%s%03d', %d)", []string{"a", "B", "c", "D", "é", "Z"}[i%6], i, i),
+			fmt.Sprintf("INSERT INTO negative VALUES (%d, %d)", (i-48)*1000003, i),
+			fmt.Sprintf("INSERT INTO bin VALUES (UNHEX(LEFT(SHA2('%d', 256), 32)), %d)", i, i),
+			fmt.Sprintf("INSERT INTO uuid_char VALUES (UUID(), %d)", i),
+			fmt.Sprintf("INSERT INTO uuid_bin VALUES (UNHEX(REPLACE(UUID(), '-', '')), %d)", i),
+			fmt.Sprintf("INSERT INTO dates VALUES ('2020-01-01' + INTERVAL %d SECOND + INTERVAL %d MICROSECOND, %d)", i*3600, i*1000, i),
+			fmt.Sprintf("INSERT INTO unique_only VALUES (%d, %d)", 1000-i*7, i),
+			fmt.Sprintf("INSERT INTO keyless VALUES (%d, 'x%d')", i, i),
+		)
+	}
+	for _, tb := range []string{"composite", "ci_string", "negative", "bin", "uuid_char", "uuid_bin", "dates", "unique_only", "keyless"} {
+		want["it."+db+"."+tb] = 97
+	}
+	e := snapshotEnv(t, shared, `["`+db+`.*"]`, "initial", 10, 3, "")
+	p := e.start()
+	waitLog(t, p, "snapshot finished", 2*time.Minute)
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	rs := e.records()
+	reads := snapshotReads(t, rs)
+	for topic, n := range want {
+		keys := reads[topic]
+		seen := map[string]bool{}
+		for _, k := range keys {
+			if seen[k] {
+				t.Errorf("%s: key %s read twice", topic, k)
+			}
+			seen[k] = true
+		}
+		if len(keys) != n {
+			t.Errorf("%s: %d rows read, want %d", topic, len(keys), n)
+		}
+	}
+	if n := len(reads["it."+db+".empty_table"]); n != 0 {
+		t.Errorf("empty table: %d rows", n)
+	}
+	checkSnapshotMarkers(t, rs)
+	if !strings.Contains(p.logs(), "has no primary key and no unique NOT NULL key") {
+		t.Errorf("the keyless fallback was not logged")
+	}
+}
+
+// checkSnapshotMarkers: first once, last once at the end, and per table
+// one first_in_data_collection/last_in_data_collection at most.
+func checkSnapshotMarkers(t *testing.T, rs []record) {
+	t.Helper()
+	var marks []string
+	for _, r := range rs {
+		if string(r.Value) == "null" {
+			continue
+		}
+		var v struct {
+			Op     string `json:"op"`
+			Source struct {
+				Snapshot string `json:"snapshot"`
+			} `json:"source"`
+		}
+		_ = json.Unmarshal(r.Value, &v)
+		if v.Op == "r" {
+			marks = append(marks, v.Source.Snapshot)
+		}
+	}
+	if len(marks) == 0 {
+		t.Fatal("no snapshot events")
+	}
+	count := map[string]int{}
+	for _, m := range marks {
+		count[m]++
+	}
+	if marks[0] != "first" || count["first"] != 1 {
+		t.Errorf("first marker: %q, %d firsts", marks[0], count["first"])
+	}
+	if marks[len(marks)-1] != "last" || count["last"] != 1 {
+		t.Errorf("last marker: %q, %d lasts", marks[len(marks)-1], count["last"])
+	}
+	t.Logf("snapshot markers: %v", count)
+}
+
+// TestSnapshotUnderWritesIsExact snapshots tables while a writer inserts,
+// updates and deletes them: applying every event by key gives exactly the
+// final rows.
+func TestSnapshotUnderWritesIsExact(t *testing.T) {
+	db := newDatabase(t, shared)
+	w := newWorkload(db, 2000, 10)
+	w.createTable(t, shared)
+	mustExec(t, shared, "USE "+db, "INSERT INTO kv (k, v, pad) SELECT seq, 1, 'seed' FROM seq_1_to_1500")
+	for k := 1; k <= 1500; k++ {
+		w.current[k], w.next[k] = 1, 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, shared, 11) }()
+	waitFor(t, func() bool {
+		select {
+		case err := <-werr:
+			t.Fatalf("workload: %v", err)
+		default:
+		}
+		return w.total() > 200
+	})
+
+	e := snapshotEnv(t, shared, `["`+db+`.*"]`, "initial", 50, 3, "")
+	p := e.start()
+	waitLog(t, p, "snapshot finished", 3*time.Minute)
+	cancel()
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+	final := dbKV(t, shared, db)
+	topic := "it." + db + ".kv"
+	var last string
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c := newConsumer()
+		c.apply(t, e.records())
+		diff, ok := sameKV(c.kvState(t, topic), final)
+		if ok {
+			break
+		}
+		last = diff
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer never matched the source: %s", last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	reads := snapshotReads(t, e.records())
+	t.Logf("%d rows read by the snapshot while %d changes were committed", len(reads[topic]), w.total())
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var _ = sort.Strings
+var _ = base64.StdEncoding
