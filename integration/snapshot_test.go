@@ -1,11 +1,11 @@
 package integration
 
 import (
+	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -318,5 +318,301 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-var _ = sort.Strings
-var _ = base64.StdEncoding
+// TestSnapshotKill9ResumesAtTheLastChunk kills siphon during a snapshot
+// several times while a writer keeps changing the table, restarts it, and
+// checks that each restart re-reads at most one chunk per key range in
+// flight, that finished tables are not read again, and that the result is
+// still exactly the source's rows.
+func TestSnapshotKill9ResumesAtTheLastChunk(t *testing.T) {
+	const chunk = 100
+	db := newDatabase(t, shared)
+	w := newWorkload(db, 70000, 5)
+	w.createTable(t, shared)
+	mustExec(t, shared, "USE "+db,
+		"INSERT INTO kv (k, v, pad) SELECT seq, 1, REPEAT('s', 100) FROM seq_1_to_60000",
+		"CREATE TABLE small (a INT, b VARCHAR(8), PRIMARY KEY (a, b))",
+		"INSERT INTO small SELECT seq, CONCAT('b', seq % 3) FROM seq_1_to_300",
+		"ANALYZE TABLE kv")
+	for k := 1; k <= 60000; k++ {
+		w.current[k], w.next[k] = 1, 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, shared, 5) }()
+
+	e := snapshotEnv(t, shared, `["`+db+`.*"]`, "initial", chunk, 2, "")
+	p := e.start()
+	kvTopic, smallTopic := "it."+db+".kv", "it."+db+".small"
+	reread := 0
+	e.waitReads(p, kvTopic, 0, 2000)
+	for kill := 0; kill < 3; kill++ {
+		if strings.Contains(p.logs(), "snapshot finished") {
+			t.Fatalf("the snapshot finished before kill %d: make the table larger", kill)
+		}
+		p.kill(t)
+		before := e.records()
+		ranges := e.storedSnapshotRanges(kvTopic[3:])
+		p = e.start()
+		// Let the restarted run read on, then count what it read again.
+		e.waitReads(p, kvTopic, len(before), 3*chunk*max(ranges, 1))
+		seen := map[string]bool{}
+		for _, k := range snapshotReads(t, before)[kvTopic] {
+			seen[k] = true
+		}
+		again := 0
+		for _, k := range snapshotReads(t, e.records()[len(before):])[kvTopic] {
+			if seen[k] {
+				again++
+			}
+		}
+		if again > ranges*chunk {
+			t.Fatalf("kill %d: the restart read %d kv rows again; at most %d (one chunk of %d per each of %d ranges) may be",
+				kill, again, ranges*chunk, chunk, ranges)
+		}
+		t.Logf("kill %d: %d ranges in flight, %d rows read again", kill, ranges, again)
+		reread += again
+	}
+	waitLog(t, p, "snapshot finished", 3*time.Minute)
+	cancel()
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+	final := dbKV(t, shared, db)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c := newConsumer()
+		c.apply(t, e.records())
+		diff, ok := sameKV(c.kvState(t, kvTopic), final)
+		if ok && len(c.rows[smallTopic]) == 300 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer never matched the source: %s; small has %d rows", diff, len(c.rows[smallTopic]))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	reads := snapshotReads(t, e.records())
+	if n := len(reads[smallTopic]); n != 300 {
+		t.Errorf("the finished small table was read %d times for 300 rows", n)
+	}
+	t.Logf("3 kills during the snapshot; %d kv rows read in all for 60000 (%d read again), %d changes committed meanwhile",
+		len(reads[kvTopic]), reread, w.total())
+}
+
+// waitReads waits until the output, from line skip on, holds n snapshot
+// reads of topic (or the snapshot finished). It counts lines without
+// decoding them, so that it keeps up with a fast snapshot.
+func (e *env) waitReads(p *proc, topic string, skip, n int) {
+	e.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	needle := []byte(`"topic":"` + topic + `"`)
+	for {
+		data, _ := os.ReadFile(e.output)
+		lines := bytes.Split(data, []byte("\n"))
+		got := 0
+		for i := skip; i < len(lines); i++ {
+			if bytes.Contains(lines[i], needle) && bytes.Contains(lines[i], []byte(`"op":"r"`)) {
+				got++
+			}
+		}
+		if got >= n || strings.Contains(p.logs(), "snapshot finished") {
+			return
+		}
+		if p.exited() {
+			e.t.Fatalf("siphon exited:\n%s", p.logs())
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d of %d reads of %s after 2 minutes", got, n, topic)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// storedSnapshotRanges reads, from `siphon offsets show`, how many key
+// ranges the stored snapshot state has for a table (db.table).
+func (e *env) storedSnapshotRanges(table string) int {
+	e.t.Helper()
+	out, errOut, code := e.siphonCmd("offsets", "show", "--config", e.config)
+	if code != 0 {
+		e.t.Fatalf("offsets show: exit %d: %s", code, errOut)
+	}
+	var shown struct {
+		Pipelines []struct {
+			Offset *struct {
+				Snapshot *struct {
+					Tables []struct {
+						Table  string            `json:"table"`
+						Ranges []json.RawMessage `json:"ranges"`
+					} `json:"tables"`
+				} `json:"snapshot"`
+			} `json:"offset"`
+		} `json:"pipelines"`
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range shown.Pipelines {
+		if p.Offset == nil || p.Offset.Snapshot == nil {
+			continue
+		}
+		for _, t := range p.Offset.Snapshot.Tables {
+			if t.Table == table {
+				return len(t.Ranges)
+			}
+		}
+	}
+	return 1
+}
+
+// TestIncrementalSnapshotBySignal starts an incremental snapshot with a
+// Debezium execute-snapshot signal while a writer keeps writing: stream
+// events keep flowing between the snapshot's chunks, and the result is
+// exact.
+func TestIncrementalSnapshotBySignal(t *testing.T) {
+	db := newDatabase(t, shared)
+	w := newWorkload(db, 8000, 5)
+	w.createTable(t, shared)
+	mustExec(t, shared, "USE "+db,
+		"INSERT INTO kv (k, v, pad) SELECT seq, 1, 'seed' FROM seq_1_to_6000",
+		"CREATE TABLE debezium_signal (id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL)")
+	for k := 1; k <= 6000; k++ {
+		w.current[k], w.next[k] = 1, 1
+	}
+	e := snapshotEnv(t, shared, `["`+db+`.*"]`, "never", 100, 2, "      signal_table: "+db+".debezium_signal\n")
+	p := e.start()
+	waitStarted(t, e, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, shared, 3) }()
+	waitFor(t, func() bool { return w.total() > 300 })
+	mustExec(t, shared, fmt.Sprintf(`INSERT INTO %s.debezium_signal VALUES ('ad-hoc-1', 'execute-snapshot', '{"data-collections": ["%s.kv"], "type": "incremental"}')`, db, db))
+	waitLog(t, p, "snapshot finished", 3*time.Minute)
+	cancel()
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+	topic := "it." + db + ".kv"
+	final := dbKV(t, shared, db)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c := newConsumer()
+		c.apply(t, e.records())
+		diff, ok := sameKV(c.kvState(t, topic), final)
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer never matched the source: %s", diff)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	// Streaming went on during the snapshot: change events sit between
+	// its first and last read.
+	rs := e.records()
+	first, last, between := -1, -1, 0
+	for i, r := range rs {
+		env, ok := r.payload(t)
+		if !ok || env.Source.Table != "kv" {
+			continue
+		}
+		if env.Op == "r" {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	marks := map[string]int{}
+	for i := first; i <= last && first >= 0; i++ {
+		var v struct {
+			Op     string `json:"op"`
+			Source struct {
+				Snapshot string `json:"snapshot"`
+			} `json:"source"`
+		}
+		if string(rs[i].Value) == "null" {
+			continue
+		}
+		_ = json.Unmarshal(rs[i].Value, &v)
+		if v.Op != "r" {
+			between++
+		} else {
+			marks[v.Source.Snapshot]++
+		}
+	}
+	if first < 0 {
+		t.Fatal("no snapshot events")
+	}
+	if between == 0 {
+		t.Fatal("no change events between the incremental snapshot's first and last reads: streaming paused")
+	}
+	if len(marks) != 1 || marks["incremental"] == 0 {
+		t.Fatalf("incremental snapshot markers: %v", marks)
+	}
+	t.Logf("incremental snapshot: %d reads with %d change events in between", marks["incremental"], between)
+}
+
+// TestInitialOnlyStopsWhenTheSnapshotIsDone: initial_only exits 0 once the
+// snapshot is checkpointed, and a restart does nothing.
+func TestInitialOnlyStopsWhenTheSnapshotIsDone(t *testing.T) {
+	db := newDatabase(t, shared)
+	mustExec(t, shared, "USE "+db, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t SELECT seq, seq FROM seq_1_to_777")
+	e := snapshotEnv(t, shared, `["`+db+`.*"]`, "initial_only", 100, 2, "")
+	p := e.start()
+	if code := p.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("initial_only exit %d\n%s", code, p.logs())
+	}
+	if n := len(snapshotReads(t, e.records())["it."+db+".t"]); n != 777 {
+		t.Fatalf("%d rows read, want 777", n)
+	}
+	p = e.start()
+	if code := p.wait(t, time.Minute); code != 0 {
+		t.Fatalf("second initial_only run exit %d", code)
+	}
+	if n := len(e.records()); n != 777 {
+		t.Fatalf("the second run wrote %d more records", n-777)
+	}
+	if !strings.Contains(p.logs(), "snapshot already complete") {
+		t.Fatalf("second run did not say why it stopped:\n%s", p.logs())
+	}
+}
+
+// TestWhenNeededResnapshotsAfterPurge: with when_needed, a stored position
+// whose binlog was purged leads to a new snapshot instead of an error.
+func TestWhenNeededResnapshotsAfterPurge(t *testing.T) {
+	db := newDatabase(t, shared)
+	mustExec(t, shared, "USE "+db, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t SELECT seq, seq FROM seq_1_to_100")
+	e := snapshotEnv(t, shared, `["`+db+`.*"]`, "when_needed", 30, 2, "")
+	p := e.start()
+	waitLog(t, p, "snapshot finished", time.Minute)
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	mustExec(t, shared, "USE "+db, "UPDATE t SET v = -v WHERE id <= 10") // lost with the purge
+	purgeUpTo(t, e.storedPosition())
+	p = e.start()
+	waitLog(t, p, "taking a new snapshot", time.Minute)
+	waitLog(t, p, "snapshot finished", time.Minute)
+	mustExec(t, shared, "USE "+db, "INSERT INTO t VALUES (101, 101)")
+	e.waitRecords(p, time.Minute, func(rs []record) bool {
+		c := newConsumer()
+		c.apply(t, rs)
+		return len(c.rows["it."+db+".t"]) == 101
+	})
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	c := newConsumer()
+	c.apply(t, e.records())
+	if got := c.rows["it."+db+".t"][`{"id":5}`]; got != `{"id":5,"v":-5}` {
+		t.Fatalf("row 5 after the re-snapshot: %s", got)
+	}
+}
