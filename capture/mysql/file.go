@@ -21,6 +21,7 @@ func newParser(flavor Flavor) *replication.BinlogParser {
 	p.SetParseTime(true)
 	p.SetUseDecimal(false)
 	p.SetRenderJSONAsMySQLText(coltype.RenderJSONAsMySQLText)
+	p.SetRowsEventDecodeFunc(deferRowsDecoding)
 	return p
 }
 

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -202,7 +203,14 @@ func (r *snapReader) describe(d tableDef, unique []string, topicPrefix string) (
 		st.cols = append(st.cols, c)
 		st.decode = append(st.decode, dec)
 		st.adapt = append(st.adapt, adapt)
-		sel = append(sel, quoteIdent(c.Name))
+		switch c.Type {
+		case coltype.TypeDate, coltype.TypeDateTime, coltype.TypeTimestamp, coltype.TypeTime:
+			// As text: go-mysql formats binary-protocol temporals with
+			// fmt, several times slower than parsing the server's text.
+			sel = append(sel, "CAST("+quoteIdent(c.Name)+" AS CHAR)")
+		default:
+			sel = append(sel, quoteIdent(c.Name))
+		}
 	}
 	st.selects = strings.Join(sel, ", ")
 	index := func(names []string) []int {
@@ -383,29 +391,31 @@ func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapsh
 		if err := rc.ensure(ctx, r.ep); err != nil {
 			return err
 		}
-		low, high, res, err := r.consistentRead(rc, q, args, floor)
+		ncols := len(st.cols)
+		slab := make([]pipeline.Value, limit*ncols)
+		ch.Rows = make([]pipeline.Row, 0, min(limit, 1024))
+		var last []gomysql.FieldValue
+		var keyBuf []byte
+		low, high, err := r.consistentRead(rc, q, args, floor, func(vals []gomysql.FieldValue) error {
+			if len(ch.Rows) == limit {
+				ch.More = true // the extra row only says that more follow
+				return nil
+			}
+			row, err := st.row(vals, slab[:ncols:ncols])
+			if err != nil {
+				return err
+			}
+			slab = slab[ncols:]
+			ch.Rows = append(ch.Rows, row)
+			// The row buffer is reused: keep a copy of the key values.
+			last, keyBuf = copyKey(last[:0], keyBuf[:0], vals, st.key)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
 		ch.Low, ch.High = low, high
-		n := len(res.Values)
-		if n > limit {
-			n, ch.More = limit, true
-		}
-		ch.Rows = make([]pipeline.Row, n)
-		slab := make([]pipeline.Value, n*len(st.cols))
-		for i := range n {
-			row, err := st.row(res.Values[i], slab[i*len(st.cols):(i+1)*len(st.cols)])
-			if err != nil {
-				return err
-			}
-			ch.Rows[i] = row
-		}
-		if n > 0 {
-			last := make([]gomysql.FieldValue, len(st.key))
-			for i, k := range st.key {
-				last[i] = res.Values[n-1][k]
-			}
+		if len(ch.Rows) > 0 {
 			ch.Last = encodeCursor(last)
 		}
 		return nil
@@ -416,41 +426,54 @@ func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapsh
 	return ch, nil
 }
 
+// copyKey copies the key columns of a row, bytes included, into dst/buf.
+func copyKey(dst []gomysql.FieldValue, buf []byte, vals []gomysql.FieldValue, key []int) ([]gomysql.FieldValue, []byte) {
+	for _, k := range key {
+		fv := vals[k]
+		if fv.Type == gomysql.FieldValueTypeString {
+			start := len(buf)
+			buf = append(buf, fv.AsString()...)
+			fv = gomysql.NewFieldValue(gomysql.FieldValueTypeString, 0, buf[start:len(buf):len(buf)])
+		}
+		dst = append(dst, fv)
+	}
+	return dst, buf
+}
+
 // consistentRead runs the chunk query and returns its watermarks. On
 // MariaDB the read runs in a consistent-snapshot transaction whose exact
 // binlog position MariaDB reports (binlog_snapshot_file/position): low =
 // high = that position. On MySQL, which reports no such position, low is
 // the stream position when the read started and high the binlog end after
 // it.
-func (r *snapReader) consistentRead(rc *readConn, q string, args []any, floor uint64) (uint64, uint64, *gomysql.Result, error) {
+func (r *snapReader) consistentRead(rc *readConn, q string, args []any, floor uint64, row func([]gomysql.FieldValue) error) (uint64, uint64, error) {
 	s, err := rc.stmt(q)
 	if err != nil {
-		return 0, 0, nil, err
+		return 0, 0, err
 	}
+	var res gomysql.Result
 	if r.info.Flavor == FlavorMariaDB {
 		if _, err := rc.c.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
-			return 0, 0, nil, err
+			return 0, 0, err
 		}
 		defer func() { _, _ = rc.c.Execute("COMMIT") }()
 		wm, err := snapshotPosition(rc.c)
 		if err != nil {
-			return 0, 0, nil, err
+			return 0, 0, err
 		}
-		res, err := s.Execute(args...)
-		if err != nil {
-			return 0, 0, nil, err
+		if err := s.ExecuteSelectStreaming(&res, row, nil, args...); err != nil {
+			return 0, 0, err
 		}
-		return wm, wm, res, nil
+		return wm, wm, nil
 	}
-	res, err := s.Execute(args...)
-	if err != nil {
-		return 0, 0, nil, err
+	if err := s.ExecuteSelectStreaming(&res, row, nil, args...); err != nil {
+		return 0, 0, err
 	}
 	end, _, err := masterStatus(rc.c)
 	if err != nil {
-		return 0, 0, nil, err
+		return 0, 0, err
 	}
-	return floor, watermark(end.File, end.Pos), res, nil
+	return floor, watermark(end.File, end.Pos), nil
 }
 
 // snapshotPosition is MariaDB's binlog position of the transaction's
@@ -603,7 +626,8 @@ func isPrintableUTF8(b []byte) bool {
 // identical.
 func sqlAdapter(c coltype.Column) (func(gomysql.FieldValue) (any, error), error) {
 	text := func(fv gomysql.FieldValue) (any, error) { return string(fv.AsString()), nil }
-	raw := func(fv gomysql.FieldValue) (any, error) { return fv.AsString(), nil }
+	// Values alias the client's reused row buffer: copy what is kept.
+	raw := func(fv gomysql.FieldValue) (any, error) { return bytes.Clone(fv.AsString()), nil }
 	switch c.Type {
 	case coltype.TypeTiny, coltype.TypeShort, coltype.TypeInt24, coltype.TypeLong, coltype.TypeLongLong, coltype.TypeYear:
 		return func(fv gomysql.FieldValue) (any, error) {

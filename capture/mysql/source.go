@@ -374,6 +374,7 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 		HeartbeatPeriod:         10 * time.Second,
 		ReadTimeout:             60 * time.Second,
 		FillZeroLogPos:          st.info.Flavor == FlavorMariaDB,
+		RowsEventDecodeFunc:     deferRowsDecoding,
 		Logger:                  quietLogger(st.src.log),
 		SynchronousEventHandler: &syncHandler{ctx: sctx, ch: events},
 	})
@@ -811,12 +812,9 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 		st.skipRows--
 		return nil
 	}
-	for i, skipped := range re.SkippedColumns {
-		if len(skipped) > 0 {
-			c := ts.table.Columns[skipped[0]].Name
-			return fatalf("table %s at %s:%d: row %d lacks column %s: the server logs partial row images; set binlog_row_image=FULL",
-				ts.source, st.file, h.LogPos, i, c)
-		}
+	rows, err := st.decodeRows(re, ts, h)
+	if err != nil {
+		return err
 	}
 
 	eventPos := h.LogPos - h.EventSize
@@ -829,17 +827,11 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 		return pipeline.SourceBlock{Info: st.srcInfo, TsUs: tsUs, DB: ts.table.ID.Database, Tail: tail}
 	}
 	t := ts.table
-	slab := make([]pipeline.Value, len(re.Rows)*len(ts.decode))
 	wm := watermark(st.file, eventPos)
 	if ts.signals && re.Type() == replication.EnumRowsEventTypeInsert {
-		for _, raw := range re.Rows {
-			row, err := st.decodeRow(ts, raw, h, &slab)
-			if err != nil {
-				return err
-			}
+		for _, row := range rows {
 			st.signals = append(st.signals, signalRow{table: t, row: row})
 		}
-		slab = make([]pipeline.Value, len(re.Rows)*len(ts.decode))
 	}
 	if ts.silent {
 		return nil
@@ -847,12 +839,8 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 	switch re.Type() {
 	case replication.EnumRowsEventTypeInsert, replication.EnumRowsEventTypeDelete:
 		insert := re.Type() == replication.EnumRowsEventTypeInsert
-		tails := make([]binlogTail, len(re.Rows))
-		for i, raw := range re.Rows {
-			row, err := st.decodeRow(ts, raw, h, &slab)
-			if err != nil {
-				return err
-			}
+		tails := make([]binlogTail, len(rows))
+		for i, row := range rows {
 			tails[i] = binlogTail{table: t.ID.Name, gtid: st.txGTID, file: st.file, serverID: h.ServerID, pos: eventPos, row: int32(i), thread: st.txThread}
 			e := pipeline.Event{Table: t, Source: block(&tails[i]), TsNs: now}
 			if insert {
@@ -864,19 +852,12 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 			st.add(e)
 		}
 	case replication.EnumRowsEventTypeUpdate:
-		if len(re.Rows)%2 != 0 {
+		if len(rows)%2 != 0 {
 			return fatalf("table %s at %s:%d: update event with an odd number of row images", ts.source, st.file, h.LogPos)
 		}
-		tails := make([]binlogTail, len(re.Rows)/2)
-		for i := 0; i < len(re.Rows); i += 2 {
-			beforeRow, err := st.decodeRow(ts, re.Rows[i], h, &slab)
-			if err != nil {
-				return err
-			}
-			afterRow, err := st.decodeRow(ts, re.Rows[i+1], h, &slab)
-			if err != nil {
-				return err
-			}
+		tails := make([]binlogTail, len(rows)/2)
+		for i := 0; i < len(rows); i += 2 {
+			beforeRow, afterRow := rows[i], rows[i+1]
 			tails[i/2] = binlogTail{table: t.ID.Name, gtid: st.txGTID, file: st.file, serverID: h.ServerID, pos: eventPos, row: int32(i / 2), thread: st.txThread}
 			src := block(&tails[i/2])
 			st.observe(t, wm, beforeRow, afterRow)
@@ -893,6 +874,72 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 		return fatalf("table %s at %s:%d: unknown rows event type %v", ts.source, st.file, h.LogPos, h.EventType)
 	}
 	return nil
+}
+
+// rawRows is a ROWS event body whose decoding deferRowsDecoding left to
+// the stream goroutine; it travels in the event's Rows.
+type rawRows struct {
+	data []byte
+	pos  int
+}
+
+// deferRowsDecoding is go-mysql's RowsEventDecodeFunc: it decodes only the
+// header, in go-mysql's goroutine, and leaves the rows for decodeRows,
+// which decodes them straight into pipeline values with the table's raw
+// decoders. Tables with MySQL binary JSON keep go-mysql's decoding.
+func deferRowsDecoding(re *replication.RowsEvent, data []byte) error {
+	pos, err := re.DecodeHeader(data)
+	if err != nil {
+		return err
+	}
+	if re.Table.JsonColumnCount() > 0 {
+		return re.DecodeData(pos, data)
+	}
+	re.Rows = [][]any{{rawRows{data: data, pos: pos}}}
+	return nil
+}
+
+// decodeRows returns every row image of a ROWS event in order (for
+// updates: before, after, …), refusing partial images.
+func (st *stream) decodeRows(re *replication.RowsEvent, ts *tableState, h *replication.EventHeader) ([]pipeline.Row, error) {
+	var rows []pipeline.Row
+	var skipped [][]int
+	if len(re.Rows) == 1 && len(re.Rows[0]) == 1 {
+		if rr, ok := re.Rows[0][0].(rawRows); ok {
+			re.Rows = nil
+			var err error
+			if ts.raw != nil {
+				rows, skipped, err = decodeRowsRaw(re, rr.data, rr.pos, ts.raw)
+				if errors.Is(err, errNotRaw) {
+					rows, err = nil, re.DecodeData(rr.pos, rr.data)
+				}
+			} else {
+				err = re.DecodeData(rr.pos, rr.data)
+			}
+			if err != nil {
+				return nil, fatalf("table %s at %s:%d: %w", ts.source, st.file, h.LogPos-h.EventSize, err)
+			}
+		}
+	}
+	if rows == nil {
+		skipped = re.SkippedColumns
+		slab := make([]pipeline.Value, len(re.Rows)*len(ts.decode))
+		rows = make([]pipeline.Row, len(re.Rows))
+		for i, raw := range re.Rows {
+			row, err := st.decodeRow(ts, raw, h, &slab)
+			if err != nil {
+				return nil, err
+			}
+			rows[i] = row
+		}
+	}
+	for i, cols := range skipped {
+		if len(cols) > 0 {
+			return nil, fatalf("table %s at %s:%d: row image %d lacks column %s: the server logs partial row images; set binlog_row_image=FULL",
+				ts.source, st.file, h.LogPos, i, ts.table.Columns[cols[0]].Name)
+		}
+	}
+	return rows, nil
 }
 
 // decodeRow converts one row image. Rows are cut from slab, one

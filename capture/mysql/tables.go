@@ -18,6 +18,7 @@ type decodeFunc func(v any) (pipeline.Value, error)
 type tableState struct {
 	table   *pipeline.Table
 	decode  []decodeFunc
+	raw     []coltype.RawDecodeFunc // nil when a column has no raw decoder
 	source  string // "db.table" for errors
 	mapSig  []byte // column types and metadata of the TABLE_MAP it was built from
 	skipped bool   // not captured: its rows are ignored
@@ -87,6 +88,7 @@ func (b *tableBuilder) build(tm *replication.TableMapEvent, def *tableDef, at Po
 
 	cols := make([]pipeline.Column, n)
 	decs := make([]decodeFunc, n)
+	raws := make([]coltype.RawDecodeFunc, n)
 	for i := range n {
 		colName := ""
 		if len(names) == n {
@@ -149,6 +151,13 @@ func (b *tableBuilder) build(tm *replication.TableMapEvent, def *tableDef, at Po
 		}
 		cols[i] = pipeline.Column{Name: col.Name, Schema: schema, Native: col.Native()}
 		decs[i] = dec
+		if raws != nil {
+			if rd, err := col.RawDecoder(tm.ColumnType[i], tm.ColumnMeta[i]); err == nil {
+				raws[i] = rd
+			} else {
+				raws = nil // e.g. MySQL JSON: the table takes go-mysql's decoding
+			}
+		}
 	}
 
 	var key []int
@@ -168,7 +177,7 @@ func (b *tableBuilder) build(tm *replication.TableMapEvent, def *tableDef, at Po
 	}
 	id := pipeline.TableID{Database: db, Name: name}
 	t := pipeline.NewTable(id, topicName(b.topicPrefix, db, name), cols, key)
-	return &tableState{table: t, decode: decs, source: db + "." + name, mapSig: mapSignature(tm)}, nil
+	return &tableState{table: t, decode: decs, raw: raws, source: db + "." + name, mapSig: mapSignature(tm)}, nil
 }
 
 func (b *tableBuilder) charset(collation uint64) string {

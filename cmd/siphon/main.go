@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/siphoncdc/siphon/pipeline/config"
 	"github.com/spf13/cobra"
@@ -28,6 +29,18 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func main() {
+	// SIPHON_CPUPROFILE=<file> writes a CPU profile of the whole run, for
+	// performance work (see docs/architecture.md).
+	if path := os.Getenv("SIPHON_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				code := run(os.Args[1:])
+				pprof.StopCPUProfile()
+				f.Close()
+				os.Exit(code)
+			}
+		}
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -39,7 +39,11 @@ func main() {
 	rounds := flag.Int("rounds", 3, "decode measurements of each kind (best is reported)")
 	schemas := flag.Bool("schemas", true, "file sink schemas.enable for the end-to-end run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of siphon's decode runs to this file")
+	only := flag.String("only", "", "run only this part: decode, stream or snapshot")
+	flag.IntVar(&snapParallelism, "parallelism", 2, "snapshot_parallelism for the snapshot run")
+	flag.IntVar(&snapChunk, "chunk", 8192, "snapshot_chunk_rows for the snapshot run")
 	flag.Parse()
+	part = *only
 	if *cpuProfile != "" {
 		profilePath = *cpuProfile
 	}
@@ -106,6 +110,24 @@ func run(rows, txRows, rounds int, schemas bool) error {
 	}
 	fmt.Printf("binlog: %d file(s), %.1f MB\n\n", len(files), float64(size)/1e6)
 
+	if want("decode") {
+		if err := decodeBench(ctx, files, rounds); err != nil {
+			return err
+		}
+	}
+	if want("stream") {
+		// End to end: the binary catches up on the backlog.
+		if err := endToEnd(ctx, bin, work, db, start[0][0], start[0][1], gtid[0][0], rows, schemas); err != nil {
+			return err
+		}
+	}
+	if want("snapshot") {
+		return snapshotBench(ctx, bin, work, db, rows, schemas)
+	}
+	return nil
+}
+
+func decodeBench(ctx context.Context, files []string, rounds int) error {
 	// Decode: reference and siphon, alternating, best of each.
 	var ref, ours []time.Duration
 	var refRows, ourRows int
@@ -131,9 +153,112 @@ func run(rows, txRows, rounds int, schemas bool) error {
 	fmt.Printf("  go-mysql ParseFile (reference): %9.0f rows/s  (%d rows in %s)\n", refRate, refRows, best(ref).Round(time.Millisecond))
 	fmt.Printf("  siphon ReadFile → events:       %9.0f rows/s  (%d events in %s)\n", ourRate, ourRows, best(ours).Round(time.Millisecond))
 	fmt.Printf("  ratio siphon/reference: %.2f\n\n", ourRate/refRate)
+	return nil
+}
 
-	// End to end: the binary catches up on the backlog.
-	return endToEnd(ctx, bin, work, db, start[0][0], start[0][1], gtid[0][0], rows, schemas)
+// snapshotBench snapshots the table with siphon (initial_only, file sink)
+// and reads it with `mariadb --batch --quick` into /dev/null, alternately.
+func snapshotBench(ctx context.Context, bin, work string, db *harness.MariaDB, rows int, schemas bool) error {
+	refTime := func() (time.Duration, error) {
+		cmd := exec.CommandContext(ctx, "mariadb", "--no-defaults", "--batch", "--quick", "-h", db.Host, "-P", strconv.Itoa(db.Port), "-u", "root",
+			"-e", "SELECT * FROM bench.t10")
+		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return 0, err
+		}
+		defer devnull.Close()
+		var stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = devnull, &stderr
+		began := time.Now()
+		if err := cmd.Run(); err != nil {
+			return 0, fmt.Errorf("mariadb client: %w: %s", err, stderr.String())
+		}
+		return time.Since(began), nil
+	}
+	type result struct {
+		d    time.Duration
+		peak int
+	}
+	run := func(i int) (result, error) {
+		dir := filepath.Join(work, fmt.Sprintf("snap%d", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return result{}, err
+		}
+		cfg := filepath.Join(dir, "siphon.yaml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: ./state
+pipelines:
+  - name: bench
+    source: {type: mysql, url: "%s", server_id: %d, tables: ["bench.*"], snapshot: initial_only, snapshot_parallelism: %d, snapshot_chunk_rows: %d}
+    sinks: [{type: file, path: events.jsonl, schemas: %t}]
+`, db.RootURL(), 7100+i, snapParallelism, snapChunk, schemas)), 0o600); err != nil {
+			return result{}, err
+		}
+		cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		began := time.Now()
+		if err := cmd.Start(); err != nil {
+			return result{}, err
+		}
+		peak := 0
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		for {
+			select {
+			case err := <-done:
+				if err != nil {
+					return result{}, fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+				}
+				d := time.Since(began)
+				if os.Getenv("BENCH_SHOW_STDERR") != "" {
+					fmt.Fprint(os.Stderr, stderr.String())
+				}
+				_ = os.RemoveAll(dir)
+				// Not rusage's maxrss: the child is forked from this
+				// process and inherits its resident size until exec.
+				return result{d, peak}, nil
+			case <-time.After(20 * time.Millisecond):
+				if kb := vmHWM(cmd.Process.Pid); kb > peak {
+					peak = kb
+					if os.Getenv("BENCH_SHOW_STDERR") != "" {
+						data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+						for _, l := range strings.Split(string(data), "\n") {
+							if strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "VmHWM") {
+								fmt.Fprint(os.Stderr, l, " | ")
+							}
+						}
+						fmt.Fprintln(os.Stderr)
+					}
+				}
+			}
+		}
+	}
+	var refBest, ourBest time.Duration
+	peak := 0
+	for i := 0; i < 2; i++ {
+		d, err := refTime()
+		if err != nil {
+			return err
+		}
+		if refBest == 0 || d < refBest {
+			refBest = d
+		}
+		r, err := run(i)
+		if err != nil {
+			return err
+		}
+		if ourBest == 0 || r.d < ourBest {
+			ourBest = r.d
+		}
+		peak = max(peak, r.peak)
+	}
+	refRate := float64(rows) / refBest.Seconds()
+	ourRate := float64(rows) / ourBest.Seconds()
+	fmt.Printf("snapshot of %d rows (best of 2, file sink schemas=%t, whole process incl. start):\n", rows, schemas)
+	fmt.Printf("  mariadb --batch --quick > /dev/null (reference): %9.0f rows/s (%s)\n", refRate, refBest.Round(time.Millisecond))
+	fmt.Printf("  siphon snapshot: initial_only:                   %9.0f rows/s (%s)\n", ourRate, ourBest.Round(time.Millisecond))
+	fmt.Printf("  ratio siphon/reference: %.2f; peak RSS %.1f MB\n", ourRate/refRate, float64(peak)/1024)
+	return nil
 }
 
 func binlogFiles(db *harness.MariaDB, from string) ([]string, error) {
@@ -173,7 +298,12 @@ func timeParseFile(files []string) (time.Duration, int, error) {
 	return time.Since(began), n, nil
 }
 
-var profilePath string
+var (
+	profilePath, part          string
+	snapParallelism, snapChunk int
+)
+
+func want(p string) bool { return part == "" || part == p }
 
 func timeReadFile(ctx context.Context, files []string) (time.Duration, int, error) {
 	runtime.GC()

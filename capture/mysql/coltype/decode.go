@@ -233,7 +233,6 @@ func (d decoder) float() func(any) (pipeline.Value, error) {
 }
 
 func (d decoder) bit() func(any) (pipeline.Value, error) {
-	n := d.col.Length
 	return func(v any) (pipeline.Value, error) {
 		i, u, isUnsigned, ok := asInt64(v)
 		if !ok {
@@ -242,12 +241,16 @@ func (d decoder) bit() func(any) (pipeline.Value, error) {
 		if !isUnsigned {
 			u = uint64(i)
 		}
-		if n == 1 {
-			// Debezium reads bit 0 of the BitSet.
-			return pipeline.Bool(u&1 != 0), nil
-		}
-		return pipeline.Bytes(bitBytes(u, n)), nil
+		return d.bitValue(u), nil
 	}
+}
+
+func (d decoder) bitValue(u uint64) pipeline.Value {
+	if d.col.Length == 1 {
+		// Debezium reads bit 0 of the BitSet.
+		return pipeline.Bool(u&1 != 0)
+	}
+	return pipeline.Bytes(bitBytes(u, d.col.Length))
 }
 
 func (d decoder) year() func(any) (pipeline.Value, error) {
@@ -309,14 +312,7 @@ func (d decoder) temporal() (func(any) (pipeline.Value, error), error) {
 			default:
 				return pipeline.Null, d.unexpected(v)
 			}
-			if t.isZeroDate() {
-				return zero, nil
-			}
-			if !validDate(t.year, t.month, t.day) {
-				// Debezium's default event.processing.failure.handling.mode=fail.
-				return pipeline.Null, d.fail("invalid DATE value " + dateString(t))
-			}
-			return pipeline.Int(daysFromCivil(adjustYear(t.year), t.month, t.day)), nil
+			return d.dateValue(t, zero)
 		}, nil
 	case TypeDateTime:
 		micros := c.FSP > 3
@@ -333,26 +329,14 @@ func (d decoder) temporal() (func(any) (pipeline.Value, error), error) {
 			default:
 				return pipeline.Null, d.unexpected(v)
 			}
-			if t.isZeroDate() {
-				return zero, nil
-			}
-			if !validDate(t.year, t.month, t.day) {
-				return pipeline.Null, d.fail("invalid DATETIME value " + dateString(t))
-			}
-			t.year = adjustYear(t.year)
-			us := t.epochMicros()
-			if micros {
-				return pipeline.Int(us), nil
-			}
-			return pipeline.Int(floorDiv(us, 1000)), nil
+			return d.dateTimeValue(t, zero, micros)
 		}, nil
 	default: // TypeTimestamp
 		fsp := c.FSP
 		return func(v any) (pipeline.Value, error) {
 			switch x := v.(type) {
 			case time.Time:
-				buf := make([]byte, 0, 32)
-				return pipeline.String(unsafeString(appendZonedTimestamp(buf, x.Unix(), x.Nanosecond(), fsp))), nil
+				return timestampValue(x.Unix(), x.Nanosecond(), fsp), nil
 			case string:
 				// go-mysql renders the zero TIMESTAMP (0 seconds) as a string.
 				if len(x) >= 10 && x[:10] == "0000-00-00" {
@@ -363,6 +347,38 @@ func (d decoder) temporal() (func(any) (pipeline.Value, error), error) {
 			return pipeline.Null, d.unexpected(v)
 		}, nil
 	}
+}
+
+func (d decoder) dateValue(t civilTime, zero pipeline.Value) (pipeline.Value, error) {
+	if t.isZeroDate() {
+		return zero, nil
+	}
+	if !validDate(t.year, t.month, t.day) {
+		// Debezium's default event.processing.failure.handling.mode=fail.
+		return pipeline.Null, d.fail("invalid DATE value " + dateString(t))
+	}
+	return pipeline.Int(daysFromCivil(adjustYear(t.year), t.month, t.day)), nil
+}
+
+func (d decoder) dateTimeValue(t civilTime, zero pipeline.Value, micros bool) (pipeline.Value, error) {
+	if t.isZeroDate() {
+		return zero, nil
+	}
+	if !validDate(t.year, t.month, t.day) {
+		return pipeline.Null, d.fail("invalid DATETIME value " + dateString(t))
+	}
+	t.year = adjustYear(t.year)
+	us := t.epochMicros()
+	if micros {
+		return pipeline.Int(us), nil
+	}
+	return pipeline.Int(floorDiv(us, 1000)), nil
+}
+
+// timestampValue is a TIMESTAMP(fsp) instant as Debezium's ZonedTimestamp.
+func timestampValue(sec int64, nanos, fsp int) pipeline.Value {
+	buf := make([]byte, 0, 32)
+	return pipeline.String(unsafeString(appendZonedTimestamp(buf, sec, nanos, fsp)))
 }
 
 func civilOf(t time.Time) civilTime {
@@ -434,13 +450,17 @@ func (d decoder) binary() func(any) (pipeline.Value, error) {
 		if !ok {
 			return pipeline.Null, d.unexpected(v)
 		}
-		if len(b) < padTo {
-			padded := make([]byte, padTo)
-			copy(padded, b)
-			b = padded
-		}
-		return pipeline.Bytes(b), nil
+		return binaryValue(b, padTo), nil
 	}
+}
+
+func binaryValue(b []byte, padTo int) pipeline.Value {
+	if len(b) < padTo {
+		padded := make([]byte, padTo)
+		copy(padded, b)
+		b = padded
+	}
+	return pipeline.Bytes(b)
 }
 
 // text decodes character data. CHAR values arrive without their trailing
@@ -452,12 +472,16 @@ func (d decoder) text(text *textDecoder) func(any) (pipeline.Value, error) {
 		if !ok {
 			return pipeline.Null, d.unexpected(v)
 		}
-		out, err := text.decode(s)
-		if err != nil {
-			return pipeline.Null, d.fail("cannot decode " + d.col.Charset + " text: " + err.Error())
-		}
-		return pipeline.String(out), nil
+		return d.textValue(text, s)
 	}
+}
+
+func (d decoder) textValue(text *textDecoder, s string) (pipeline.Value, error) {
+	out, err := text.decode(s)
+	if err != nil {
+		return pipeline.Null, d.fail("cannot decode " + d.col.Charset + " text: " + err.Error())
+	}
+	return pipeline.String(out), nil
 }
 
 func (d decoder) enum() func(any) (pipeline.Value, error) {
@@ -470,15 +494,19 @@ func (d decoder) enum() func(any) (pipeline.Value, error) {
 		if isUnsigned {
 			i = int64(min(u, math.MaxInt64))
 		}
-		if i == 0 {
-			// The empty string MySQL stores for an invalid ENUM value.
-			return pipeline.String(""), nil
-		}
-		if i < 1 || i > int64(len(members)) {
-			return pipeline.Null, d.fail("ENUM index " + strconv.FormatInt(i, 10) + " beyond its " + strconv.Itoa(len(members)) + " members")
-		}
-		return pipeline.String(members[i-1]), nil
+		return d.enumValue(members, i)
 	}
+}
+
+func (d decoder) enumValue(members []string, i int64) (pipeline.Value, error) {
+	if i == 0 {
+		// The empty string MySQL stores for an invalid ENUM value.
+		return pipeline.String(""), nil
+	}
+	if i < 1 || i > int64(len(members)) {
+		return pipeline.Null, d.fail("ENUM index " + strconv.FormatInt(i, 10) + " beyond its " + strconv.Itoa(len(members)) + " members")
+	}
+	return pipeline.String(members[i-1]), nil
 }
 
 func (d decoder) set() func(any) (pipeline.Value, error) {
@@ -491,35 +519,39 @@ func (d decoder) set() func(any) (pipeline.Value, error) {
 		if !isUnsigned {
 			u = uint64(i)
 		}
-		if u == 0 {
-			return pipeline.String(""), nil
-		}
-		if u&(u-1) == 0 && bitsIndex(u) < len(members) {
-			return pipeline.String(members[bitsIndex(u)]), nil
-		}
-		n := 0
-		for x := u; x != 0; x &= x - 1 {
-			idx := bitsIndex(x & -x)
-			if idx < len(members) {
-				n += len(members[idx])
-			}
-			n++
-		}
-		out := make([]byte, 0, n)
-		first := true
-		for x := u; x != 0; x &= x - 1 {
-			if !first {
-				out = append(out, ',')
-			}
-			first = false
-			// A bit beyond the members adds only its comma, as in
-			// Debezium's convertSetValue.
-			if idx := bitsIndex(x & -x); idx < len(members) {
-				out = append(out, members[idx]...)
-			}
-		}
-		return pipeline.String(unsafeString(out)), nil
+		return setValue(members, u), nil
 	}
+}
+
+func setValue(members []string, u uint64) pipeline.Value {
+	if u == 0 {
+		return pipeline.String("")
+	}
+	if u&(u-1) == 0 && bitsIndex(u) < len(members) {
+		return pipeline.String(members[bitsIndex(u)])
+	}
+	n := 0
+	for x := u; x != 0; x &= x - 1 {
+		idx := bitsIndex(x & -x)
+		if idx < len(members) {
+			n += len(members[idx])
+		}
+		n++
+	}
+	out := make([]byte, 0, n)
+	first := true
+	for x := u; x != 0; x &= x - 1 {
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		// A bit beyond the members adds only its comma, as in
+		// Debezium's convertSetValue.
+		if idx := bitsIndex(x & -x); idx < len(members) {
+			out = append(out, members[idx]...)
+		}
+	}
+	return pipeline.String(unsafeString(out))
 }
 
 func bitsIndex(single uint64) int { return bits.TrailingZeros64(single) }
@@ -575,24 +607,28 @@ func (d decoder) geometry() func(any) (pipeline.Value, error) {
 		if !ok {
 			return pipeline.Null, d.unexpected(v)
 		}
-		if len(b) < 4 {
-			return pipeline.Null, d.fail("geometry value shorter than its SRID")
-		}
-		srid := pipeline.Null
-		if s := int32(binary.LittleEndian.Uint32(b)); s != 0 {
-			// Debezium writes an SRID of 0 as null.
-			srid = pipeline.Int(int64(s))
-		}
-		wkb := pipeline.Bytes(b[4:])
-		if !point {
-			return pipeline.Struct(wkb, srid), nil
-		}
-		x, y, ok := wkbPoint(b[4:])
-		if !ok {
-			return pipeline.Null, d.fail("POINT value is not a 2D WKB point")
-		}
-		return pipeline.Struct(pipeline.Float64(x), pipeline.Float64(y), wkb, srid), nil
+		return d.geometryValue(b, point)
 	}
+}
+
+func (d decoder) geometryValue(b []byte, point bool) (pipeline.Value, error) {
+	if len(b) < 4 {
+		return pipeline.Null, d.fail("geometry value shorter than its SRID")
+	}
+	srid := pipeline.Null
+	if s := int32(binary.LittleEndian.Uint32(b)); s != 0 {
+		// Debezium writes an SRID of 0 as null.
+		srid = pipeline.Int(int64(s))
+	}
+	wkb := pipeline.Bytes(b[4:])
+	if !point {
+		return pipeline.Struct(wkb, srid), nil
+	}
+	x, y, ok := wkbPoint(b[4:])
+	if !ok {
+		return pipeline.Null, d.fail("POINT value is not a 2D WKB point")
+	}
+	return pipeline.Struct(pipeline.Float64(x), pipeline.Float64(y), wkb, srid), nil
 }
 
 // wkbPoint reads a 2D WKB point (21 bytes), as Debezium's Point.parseWKBPoint.
@@ -616,14 +652,18 @@ func (d decoder) vector() func(any) (pipeline.Value, error) {
 		if !ok {
 			return pipeline.Null, d.unexpected(v)
 		}
-		if len(b)%4 != 0 {
-			// Debezium logs this and writes an empty vector; siphon fails.
-			return pipeline.Null, d.fail("VECTOR value of " + strconv.Itoa(len(b)) + " bytes is not a sequence of 4-byte floats")
-		}
-		elems := make([]pipeline.Value, len(b)/4)
-		for i := range elems {
-			elems[i] = pipeline.Float32(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
-		}
-		return pipeline.Array(elems...), nil
+		return d.vectorValue(b)
 	}
+}
+
+func (d decoder) vectorValue(b []byte) (pipeline.Value, error) {
+	if len(b)%4 != 0 {
+		// Debezium logs this and writes an empty vector; siphon fails.
+		return pipeline.Null, d.fail("VECTOR value of " + strconv.Itoa(len(b)) + " bytes is not a sequence of 4-byte floats")
+	}
+	elems := make([]pipeline.Value, len(b)/4)
+	for i := range elems {
+		elems[i] = pipeline.Float32(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+	}
+	return pipeline.Array(elems...), nil
 }

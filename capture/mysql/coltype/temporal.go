@@ -252,6 +252,15 @@ func appendFraction(dst []byte, nanos, width int) []byte {
 }
 
 func appendPadded(dst []byte, v, width int) []byte {
+	if v >= 0 && width >= 1 && width <= 9 && int64(v) < pow10[width] {
+		// The common case, without strconv's buffer: width digits.
+		dst = append(dst, "000000000"[:width]...)
+		for i := len(dst) - 1; v > 0; i-- {
+			dst[i] = byte('0' + v%10)
+			v /= 10
+		}
+		return dst
+	}
 	if v < 0 {
 		dst = append(dst, '-')
 		v = -v
