@@ -19,11 +19,11 @@ type tableState struct {
 	table   *pipeline.Table
 	decode  []decodeFunc
 	raw     []coltype.RawDecodeFunc // nil when a column has no raw decoder
-	source  string // "db.table" for errors
-	mapSig  []byte // column types and metadata of the TABLE_MAP it was built from
-	skipped bool   // not captured: its rows are ignored
-	signals bool   // the signalling table: inserts are signals
-	silent  bool   // read for signals only: its rows are not emitted
+	source  string                  // "db.table" for errors
+	mapSig  []byte                  // column types and metadata of the TABLE_MAP it was built from
+	skipped bool                    // not captured: its rows are ignored
+	signals bool                    // the signalling table: inserts are signals
+	silent  bool                    // read for signals only: its rows are not emitted
 }
 
 // tableBuilder turns TABLE_MAP events into table states, merging what the
