@@ -523,6 +523,9 @@ func (e *Engine) finish(em *Emission, c *cursor) {
 	n := len(em.Rows)
 	ts.Rows += int64(n)
 	e.rowsDone.Add(int64(n))
+	if d := e.now().Sub(e.started).Seconds(); d > 0 {
+		e.state.RowsPerSecond = float64(int64(float64(e.rowsDone.Load()) / d))
+	}
 	em.Markers = make([]pipeline.SnapshotMarker, n)
 	if n == 0 {
 		return

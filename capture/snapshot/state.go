@@ -25,6 +25,8 @@ type State struct {
 	Tables  []*TableState   `json:"tables"`
 	Started bool            `json:"started,omitempty"` // the first row was emitted
 	Origin  json.RawMessage `json:"origin,omitempty"`  // source-defined: where the snapshot started
+	// RowsPerSecond is the snapshot's rate so far, for display.
+	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
 }
 
 // TableState is one table's progress.

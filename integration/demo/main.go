@@ -63,6 +63,8 @@ func run() error {
 		"CREATE DATABASE shop",
 		"CREATE TABLE shop.customers (id INT PRIMARY KEY AUTO_INCREMENT, email VARCHAR(100) NOT NULL, name VARCHAR(100), created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))",
 		"CREATE TABLE shop.orders (id BIGINT PRIMARY KEY AUTO_INCREMENT, customer_id INT NOT NULL, total DECIMAL(10,2) NOT NULL, status ENUM('new','paid','shipped') NOT NULL DEFAULT 'new')",
+		// Rows that exist before siphon starts: its snapshot copies them.
+		"INSERT INTO shop.customers (email, name) VALUES ('grace@example.com', 'Grace'), ('linus@example.com', 'Linus')",
 	); err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ pipelines:
       url: mysql://siphon:${DEMO_PASSWORD}@%s
       server_id: 5401
       tables: ["shop.*"]
-      snapshot: never
+      snapshot: initial
     sinks:
       - type: file
         path: events.jsonl
@@ -102,19 +104,20 @@ pipelines:
 		return err
 	}
 	defer func() { _ = runCmd.Process.Kill() }()
-	if err := waitFor(ctx, 30*time.Second, func() bool { return strings.Contains(logs.String(), "starting at the binlog end") }); err != nil {
-		return fmt.Errorf("siphon did not start: %w\n%s", err, logs.String())
+	if err := waitFor(ctx, 30*time.Second, func() bool { return strings.Contains(logs.String(), "snapshot finished") }); err != nil {
+		return fmt.Errorf("siphon did not finish its snapshot: %w\n%s", err, logs.String())
 	}
+	fmt.Println("  snapshot of the existing rows done; streaming the binlog")
 
 	step("writing to the shop")
 	stmts := []string{
 		"INSERT INTO shop.customers (email, name) VALUES ('ada@example.com', 'Ada'), ('alan@example.com', 'Alan')",
 		"BEGIN",
-		"INSERT INTO shop.orders (customer_id, total) VALUES (1, 19.99)",
+		"INSERT INTO shop.orders (customer_id, total) VALUES (3, 19.99)",
 		"UPDATE shop.orders SET status = 'paid' WHERE id = 1",
 		"COMMIT",
-		"UPDATE shop.customers SET name = 'Ada Lovelace' WHERE id = 1",
-		"UPDATE shop.customers SET id = 10 WHERE id = 2",
+		"UPDATE shop.customers SET name = 'Ada Lovelace' WHERE email = 'ada@example.com'",
+		"UPDATE shop.customers SET id = 40 WHERE email = 'alan@example.com'",
 		"DELETE FROM shop.orders WHERE id = 1",
 	}
 	for _, s := range stmts {
@@ -125,7 +128,7 @@ pipelines:
 	}
 
 	events := filepath.Join(work, "events.jsonl")
-	want := 10 // 2 c, c+u (one transaction), u, d+tombstone+c (key change), d+tombstone
+	want := 12 // 2 r (snapshot), 2 c, c+u (one transaction), u, d+tombstone+c (key change), d+tombstone
 	if err := waitFor(ctx, 30*time.Second, func() bool { return countLines(events) >= want }); err != nil {
 		return fmt.Errorf("events did not arrive: %w\n%s", err, logs.String())
 	}
