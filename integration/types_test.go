@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -88,9 +90,65 @@ func TestAllTypesGolden(t *testing.T) {
 			if code := p.stop(t); code != 0 {
 				t.Fatalf("siphon exited %d after SIGTERM", code)
 			}
-			checkGolden(t, name, e.records())
+			streamed := e.records()
+			checkGolden(t, name, streamed)
+
+			// A snapshot of the same rows must carry the very same schema
+			// and values as the stream's latest image of each row.
+			snap := snapshotEnv(t, shared, `["`+db+`.all_types"]`, "initial_only", 100, 2, "")
+			replaceInConfig(t, snap, fmt.Sprintf("schemas: %t", false), fmt.Sprintf("schemas: %t", schemas))
+			sp := snap.start()
+			if code := sp.wait(t, time.Minute); code != 0 {
+				t.Fatalf("snapshot exit %d\n%s", code, sp.logs())
+			}
+			latest := map[string]string{}
+			for _, r := range streamed {
+				if r.Topic == "it."+db+".all_types" && string(r.Value) != "null" {
+					latest[string(r.Key)] = afterOf(t, r, schemas)
+				}
+			}
+			reads := 0
+			for _, r := range snap.records() {
+				env, ok := r.payload(t)
+				if !ok || env.Op != "r" {
+					continue
+				}
+				reads++
+				want, ok := latest[string(r.Key)]
+				if !ok {
+					t.Fatalf("snapshot read a row the stream never had: %s", r.Key)
+				}
+				if got := afterOf(t, r, schemas); got != want {
+					t.Errorf("key %s: snapshot and stream differ\nsnapshot: %s\nstream:   %s", r.Key, got, want)
+				}
+			}
+			if reads != 2 {
+				t.Fatalf("snapshot read %d rows, want 2", reads)
+			}
 		})
 	}
+}
+
+// afterOf returns the after image of a record, with its schema when the
+// record has schemas, as raw JSON.
+func afterOf(t *testing.T, r record, schemas bool) string {
+	t.Helper()
+	var v struct {
+		Schema struct {
+			Fields []json.RawMessage `json:"fields"`
+		} `json:"schema"`
+		Payload struct {
+			After json.RawMessage `json:"after"`
+		} `json:"payload"`
+		After json.RawMessage `json:"after"`
+	}
+	if err := json.Unmarshal(r.Value, &v); err != nil {
+		t.Fatal(err)
+	}
+	if !schemas {
+		return string(v.After)
+	}
+	return string(v.Schema.Fields[1]) + " " + string(v.Payload.After)
 }
 
 // waitStarted waits until siphon runs and has read its start position.

@@ -105,8 +105,10 @@ func dial(ctx context.Context, ep Endpoint) (*client.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", ep, redact(err, ep.Password))
 	}
-	// information_schema reports TIMESTAMP defaults in the session time zone.
-	if _, err := c.Execute("SET time_zone = '+00:00'"); err != nil {
+	// information_schema reports TIMESTAMP defaults, and SELECT returns
+	// TIMESTAMP values, in the session time zone; text comes in the
+	// connection character set.
+	if _, err := c.Execute("SET time_zone = '+00:00', NAMES utf8mb4"); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("connect to %s: set time_zone: %w", ep, err)
 	}
