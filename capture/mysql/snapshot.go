@@ -191,7 +191,13 @@ func (r *snapReader) describe(d tableDef, unique []string, topicPrefix string) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
 		}
-		dec, err := c.BinlogDecoder()
+		// Text arrives in the connection's character set (utf8mb4), not
+		// the column's: decode it as such.
+		dc := c
+		if dc.Charset != "" && dc.Charset != "binary" {
+			dc.Charset = "utf8mb4"
+		}
+		dec, err := dc.BinlogDecoder()
 		if err != nil {
 			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
 		}
