@@ -36,6 +36,11 @@ type Chunk struct {
 	// the chunk is emitted once the stream has passed High. A source whose
 	// reads come with their exact log position sets Low = High.
 	Low, High uint64
+	// Newer, when set, decides instead of Low which changes the rows do
+	// not reflect: a change at pos by transaction tx that Newer reports is
+	// replaced in the chunk by the stream's version. PostgreSQL uses the
+	// read's snapshot (xmin, xmax, in-progress xids) for an exact answer.
+	Newer func(pos, tx uint64) bool
 }
 
 // Scan is an open consistent read of a whole table, for tables without a
@@ -142,6 +147,7 @@ type arrival struct {
 
 type change struct {
 	pos   uint64
+	tx    uint64
 	table *Table
 	key   string
 }
@@ -388,6 +394,12 @@ func (e *Engine) Tracks(name string) bool {
 // that row if the change comes after their low watermark; reads in flight
 // check the memory of recent changes when they arrive.
 func (e *Engine) Observe(name string, pos uint64, images ...pipeline.Row) {
+	e.ObserveTx(name, pos, 0, images...)
+}
+
+// ObserveTx is Observe for sources whose chunks decide by transaction
+// (Chunk.Newer): tx identifies the change's transaction.
+func (e *Engine) ObserveTx(name string, pos, tx uint64, images ...pipeline.Row) {
 	t, ok := e.tables[name]
 	if !ok || len(t.Key) == 0 {
 		return
@@ -398,17 +410,25 @@ func (e *Engine) Observe(name string, pos uint64, images ...pipeline.Row) {
 		}
 		ks := KeyString(img, t.Key)
 		for _, a := range e.pending {
-			if a.cur.table == t && a.chunk != nil && pos > a.low {
+			if a.cur.table == t && a.chunk != nil && a.newer(pos, tx) {
 				a.evict(ks)
 			}
 		}
-		e.recent = append(e.recent, change{pos: pos, table: t, key: ks})
+		e.recent = append(e.recent, change{pos: pos, tx: tx, table: t, key: ks})
 	}
 	if len(e.recent) > e.cfg.MaxTrackedKeys {
 		drop := len(e.recent) / 2
 		e.forgotten = max(e.forgotten, e.recent[drop-1].pos)
 		e.recent = append(e.recent[:0], e.recent[drop:]...)
 	}
+}
+
+// newer reports whether a change is missing from the chunk's rows.
+func (a *arrival) newer(pos, tx uint64) bool {
+	if a.chunk.Newer != nil {
+		return a.chunk.Newer(pos, tx)
+	}
+	return pos > a.low
 }
 
 func (a *arrival) evict(key string) {
@@ -439,7 +459,7 @@ func (e *Engine) Register(v any) error {
 	}
 	if a.chunk != nil {
 		for _, c := range e.recent {
-			if c.table == a.cur.table && c.pos > a.low {
+			if c.table == a.cur.table && a.newer(c.pos, c.tx) {
 				a.evict(c.key)
 			}
 		}

@@ -22,6 +22,7 @@ type simDB struct {
 	log    []simChange // position i+1 is log[i]
 	hist   map[string]map[int64][]version
 	window bool // reads report a window (Low < High) instead of an exact position
+	newer  bool // reads report a window and an exact Newer predicate (PostgreSQL-like)
 	rng    *rand.Rand
 	reads  map[string]int // rows read per table
 }
@@ -41,6 +42,8 @@ type version struct {
 func newSimDB(seed uint64, window bool) *simDB {
 	return &simDB{hist: map[string]map[int64][]version{}, window: window, rng: rand.New(rand.NewPCG(seed, 1)), reads: map[string]int{}}
 }
+
+// run positions double as transaction ids in the simulation.
 
 func (d *simDB) write(table string, key int64, value *int64) {
 	d.mu.Lock()
@@ -111,7 +114,7 @@ func (d *simDB) ReadChunk(_ context.Context, t *Table, r Range, after []byte, li
 	low := uint64(len(d.log))
 	at := low
 	high := low
-	if d.window {
+	if d.window || d.newer {
 		// The read sees some point between the floor and now, and reports
 		// only the window.
 		low = floor
@@ -133,6 +136,10 @@ func (d *simDB) ReadChunk(_ context.Context, t *Table, r Range, after []byte, li
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	ch := &Chunk{Low: low, High: high}
+	if d.newer {
+		seen := at
+		ch.Newer = func(_, tx uint64) bool { return tx > seen }
+	}
 	if len(keys) > limit {
 		keys, ch.More = keys[:limit], true
 	}
@@ -208,7 +215,7 @@ func (r *simRun) step(n int) {
 		if c.after != nil {
 			imgs = append(imgs, simRow(c.key, *c.after))
 		}
-		r.eng.Observe(c.table, r.processed, imgs...)
+		r.eng.ObserveTx(c.table, r.processed, r.processed, imgs...)
 		r.eng.SetStreamPos(r.processed)
 		r.emitDue()
 	}
@@ -241,10 +248,11 @@ func simTables() []*Table {
 // amounts, and checks that applying every event by key gives exactly the
 // final rows — for exact watermarks (MariaDB) and windows (MySQL).
 func TestMergeIsConsistentWithHistory(t *testing.T) {
-	for _, window := range []bool{false, true} {
+	for _, mode := range []string{"exact", "window", "newer"} {
 		for seed := uint64(1); seed <= 20; seed++ {
-			t.Run(fmt.Sprintf("window=%v/seed=%d", window, seed), func(t *testing.T) {
-				db := newSimDB(seed, window)
+			t.Run(fmt.Sprintf("%s/seed=%d", mode, seed), func(t *testing.T) {
+				db := newSimDB(seed, mode == "window")
+				db.newer = mode == "newer"
 				rng := rand.New(rand.NewPCG(seed, 2))
 				write := func() {
 					table := []string{"db.a", "db.b", "db.c"}[rng.IntN(3)]
