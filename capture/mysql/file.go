@@ -41,7 +41,7 @@ func ReadFile(ctx context.Context, path string, cfg Config, emit pipeline.EmitFu
 		src:     &Source{cfg: cfg, log: cfg.Log},
 		info:    info,
 		history: &schemaHistory{entries: map[string][]*historyEntry{}},
-		emit:    emit,
+		out:     pipeline.NewBatcher(emit, cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.MaxWait),
 		tables:  map[uint64]*tableState{},
 		builder: &tableBuilder{info: info, topicPrefix: cfg.TopicPrefix, log: cfg.Log},
 		srcInfo: sourceInfo(flavor, cfg.Version, cfg.TopicPrefix),
@@ -72,7 +72,7 @@ func ReadFile(ctx context.Context, path string, cfg Config, emit pipeline.EmitFu
 	}()
 	for ev := range events {
 		err := st.handle(ev, ev.Header)
-		if err == nil && st.batch != nil && (len(st.batch.Events) >= cfg.Batch.MaxEvents || st.batch.Bytes >= cfg.Batch.MaxBytes) {
+		if err == nil && st.out.Full() {
 			err = st.flush(ctx, st.inTx)
 		}
 		if err != nil {

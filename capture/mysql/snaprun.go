@@ -153,11 +153,7 @@ func (st *stream) emitDue(ctx context.Context) (finished bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		if st.batch == nil {
-			st.batch = &pipeline.Batch{}
-			st.batchStart = time.Now()
-		}
-		st.batch.Position = st.position()
+		st.out.Boundary(st.position(), false)
 	}
 	if time.Since(run.lastLog) >= 10*time.Second {
 		run.lastLog = time.Now()
@@ -171,11 +167,7 @@ func (st *stream) emitDue(ctx context.Context) (finished bool, err error) {
 	p := run.eng.Progress()
 	st.src.log.Info("snapshot finished", "kind", run.kind, "tables", p.Tables, "rows", p.Rows, "rows_per_second", int64(p.RowsPerSecond))
 	st.endSnapshot()
-	if st.batch == nil {
-		st.batch = &pipeline.Batch{}
-		st.batchStart = time.Now()
-	}
-	st.batch.Position = st.position()
+	st.out.Boundary(st.position(), false)
 	return true, nil
 }
 
@@ -200,7 +192,7 @@ func (st *stream) addSnapshotRow(ctx context.Context, em *snapshot.Emission, row
 		Source: pipeline.SourceBlock{Info: st.srcInfo, TsUs: em.StartUs, Snapshot: m, DB: t.ID.Database, Tail: tail},
 		TsNs:   time.Now().UnixNano(),
 	})
-	if len(st.batch.Events) >= st.src.cfg.Batch.MaxEvents || st.batch.Bytes >= st.src.cfg.Batch.MaxBytes {
+	if st.out.Full() {
 		return st.flush(ctx, false)
 	}
 	return nil

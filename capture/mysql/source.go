@@ -122,7 +122,7 @@ func (s *Source) Run(ctx context.Context, from pipeline.Position, stop <-chan st
 		info:    info,
 		conn:    conn,
 		history: history,
-		emit:    emit,
+		out:     pipeline.NewBatcher(emit, s.cfg.Batch.MaxEvents, s.cfg.Batch.MaxBytes, s.cfg.Batch.MaxWait),
 		tables:  map[uint64]*tableState{},
 		builder: &tableBuilder{info: info, topicPrefix: s.cfg.TopicPrefix, log: s.log},
 		srcInfo: sourceInfo(info.Flavor, s.cfg.Version, s.cfg.TopicPrefix),
@@ -241,7 +241,6 @@ type stream struct {
 	history *schemaHistory
 	builder *tableBuilder
 	srcInfo *pipeline.SourceInfo
-	emit    pipeline.EmitFunc
 	useGTID bool
 
 	committed Position // where to resume: after the last complete transaction
@@ -270,8 +269,7 @@ type stream struct {
 	// (snapshot: initial_only).
 	finishAfterSnapshot bool
 
-	batch      *pipeline.Batch // Position set: a transaction ended in it
-	batchStart time.Time
+	out *pipeline.Batcher
 }
 
 // recordAllSchemas stores the definitions of every captured table at p.
@@ -436,8 +434,8 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 				}
 			}
 			var wait <-chan time.Time
-			if st.batch != nil {
-				d := cfg.Batch.MaxWait - time.Since(st.batchStart)
+			if st.out.Pending() {
+				d := st.out.Wait()
 				if timer == nil {
 					timer = time.NewTimer(d)
 				} else {
@@ -476,7 +474,7 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 		if err := st.afterEvent(ctx, ev); err != nil {
 			return err
 		}
-		if st.batch != nil && (len(st.batch.Events) >= cfg.Batch.MaxEvents || st.batch.Bytes >= cfg.Batch.MaxBytes) {
+		if st.out.Full() {
 			if err := st.flush(ctx, st.inTx); err != nil {
 				return err
 			}
@@ -524,46 +522,11 @@ func (st *stream) afterEvent(ctx context.Context, ev *replication.BinlogEvent) e
 	return nil
 }
 
-// flush emits the batch. midTx is set when the batch ends inside a
-// transaction: the last event then stays behind, so that the event that
-// ends a transaction is always emitted with its TxEnd mark set.
-func (st *stream) flush(ctx context.Context, midTx bool) error {
-	b := st.batch
-	if b == nil {
-		return nil
-	}
-	var carry *pipeline.Event
-	if midTx && len(b.Events) > 0 {
-		last := b.Events[len(b.Events)-1]
-		carry = &last
-		b.Events = b.Events[:len(b.Events)-1]
-		b.Bytes -= last.Size()
-	}
-	if len(b.Events) == 0 && b.Position == nil {
-		if carry != nil {
-			b.Events = append(b.Events, *carry)
-			b.Bytes += carry.Size()
-		}
-		st.batchStart = time.Now() // wait a full MaxWait again rather than spin
-		return nil
-	}
-	st.batch = nil
-	if err := st.emit(ctx, b); err != nil {
-		return err
-	}
-	if carry != nil {
-		st.add(*carry)
-	}
-	return nil
-}
+// flush hands the batch being filled to the pipeline; midTx says it ends
+// inside a transaction (see pipeline.Batcher).
+func (st *stream) flush(ctx context.Context, midTx bool) error { return st.out.Flush(ctx, midTx) }
 
-func (st *stream) add(e pipeline.Event) {
-	if st.batch == nil {
-		st.batch = &pipeline.Batch{Events: make([]pipeline.Event, 0, st.src.cfg.Batch.MaxEvents)}
-		st.batchStart = time.Now()
-	}
-	st.batch.Add(e)
-}
+func (st *stream) add(e pipeline.Event) { st.out.Add(e) }
 
 func (st *stream) resetTx() {
 	st.inTx, st.txBegun = false, false
@@ -749,14 +712,7 @@ func (st *stream) commit(h *replication.EventHeader) error {
 	if st.info.GTIDMode {
 		st.committed.GTIDs = st.gtids.String()
 	}
-	if st.batch != nil && st.txRowsSeen > 0 && len(st.batch.Events) > 0 {
-		st.batch.Events[len(st.batch.Events)-1].TxEnd = true
-	}
-	if st.batch == nil {
-		st.batch = &pipeline.Batch{}
-		st.batchStart = time.Now()
-	}
-	st.batch.Position = st.position()
+	st.out.Boundary(st.position(), st.txRowsSeen > 0)
 	st.committedSignals = append(st.committedSignals, st.signals...)
 	st.resetTx()
 	st.skipRows = 0

@@ -168,7 +168,7 @@ func newTestStream(t *testing.T, rec *batchRecorder, maxEvents int) *stream {
 		src:     &Source{cfg: cfg, log: cfg.Log},
 		info:    info,
 		history: &schemaHistory{entries: map[string][]*historyEntry{}},
-		emit:    rec.emit,
+		out:     pipeline.NewBatcher(rec.emit, cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.MaxWait),
 		tables:  map[uint64]*tableState{},
 		builder: &tableBuilder{info: info, topicPrefix: "srv", log: cfg.Log},
 		srcInfo: sourceInfo(FlavorMySQL, "test", "srv"),
@@ -186,7 +186,7 @@ func feed(t *testing.T, st *stream, events []*replication.BinlogEvent) error {
 		if err := st.handle(ev, ev.Header); err != nil {
 			return err
 		}
-		if st.batch != nil && len(st.batch.Events) >= st.src.cfg.Batch.MaxEvents {
+		if st.out.Full() {
 			if err := st.flush(context.Background(), st.inTx); err != nil {
 				return err
 			}

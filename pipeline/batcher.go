@@ -1,0 +1,102 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+)
+
+// Batcher fills batches for a source and hands them to the pipeline. It
+// keeps the rules every source must follow: a batch carries the position
+// of the last transaction boundary inside it, and a batch handed over in
+// the middle of a transaction keeps its last event back, so that the event
+// ending a transaction is always in the batch that records the commit
+// (and can be marked TxEnd). A Batcher belongs to one goroutine.
+type Batcher struct {
+	emit      EmitFunc
+	maxEvents int
+	maxBytes  int
+	maxWait   time.Duration
+
+	batch   *Batch
+	started time.Time
+}
+
+// NewBatcher returns a batcher that hands batches to emit.
+func NewBatcher(emit EmitFunc, maxEvents, maxBytes int, maxWait time.Duration) *Batcher {
+	return &Batcher{emit: emit, maxEvents: maxEvents, maxBytes: maxBytes, maxWait: maxWait}
+}
+
+// Add appends an event to the batch being filled.
+func (b *Batcher) Add(e Event) {
+	if b.batch == nil {
+		b.batch = &Batch{Events: make([]Event, 0, b.maxEvents)}
+		b.started = time.Now()
+	}
+	b.batch.Add(e)
+}
+
+// Boundary records that a source transaction ended: pos is where a restart
+// may resume. endsEvents says the transaction's events are in this batch,
+// its last one being the batch's last event, which is marked TxEnd.
+func (b *Batcher) Boundary(pos Position, endsEvents bool) {
+	if b.batch == nil {
+		b.batch = &Batch{}
+		b.started = time.Now()
+	}
+	if endsEvents && len(b.batch.Events) > 0 {
+		b.batch.Events[len(b.batch.Events)-1].TxEnd = true
+	}
+	b.batch.Position = pos
+}
+
+// Full reports whether the batch reached its size limits.
+func (b *Batcher) Full() bool {
+	return b.batch != nil && (len(b.batch.Events) >= b.maxEvents || b.batch.Bytes >= b.maxBytes)
+}
+
+// Pending reports whether there is anything to hand over.
+func (b *Batcher) Pending() bool { return b.batch != nil }
+
+// Len is the number of events in the batch being filled.
+func (b *Batcher) Len() int {
+	if b.batch == nil {
+		return 0
+	}
+	return len(b.batch.Events)
+}
+
+// Wait is how long the batch may still wait to fill before MaxWait.
+func (b *Batcher) Wait() time.Duration {
+	return b.maxWait - time.Since(b.started)
+}
+
+// Flush hands the batch over. midTx says it ends inside a transaction:
+// its last event then stays behind for the next batch.
+func (b *Batcher) Flush(ctx context.Context, midTx bool) error {
+	bt := b.batch
+	if bt == nil {
+		return nil
+	}
+	var carry *Event
+	if midTx && len(bt.Events) > 0 {
+		last := bt.Events[len(bt.Events)-1]
+		carry = &last
+		bt.Events = bt.Events[:len(bt.Events)-1]
+		bt.Bytes -= last.Size()
+	}
+	if len(bt.Events) == 0 && bt.Position == nil {
+		if carry != nil {
+			bt.Add(*carry)
+		}
+		b.started = time.Now() // wait a full MaxWait again rather than spin
+		return nil
+	}
+	b.batch = nil
+	if err := b.emit(ctx, bt); err != nil {
+		return err
+	}
+	if carry != nil {
+		b.Add(*carry)
+	}
+	return nil
+}
