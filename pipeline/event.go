@@ -193,7 +193,10 @@ type Event struct {
 	PeerKey Row
 	// TsNs is when siphon processed the event (the envelope's ts_ms/us/ns).
 	TsNs int64
-	// TxEnd marks the last event of a source transaction.
+	// TxEnd marks the last event of a consistent unit — a source
+	// transaction or a snapshot chunk. A batch's Position is the position
+	// after its last TxEnd event (or, with none, after the batch before
+	// it): events after that event belong to a unit still in progress.
 	TxEnd bool
 }
 

@@ -153,7 +153,9 @@ func (st *stream) emitDue(ctx context.Context) (finished bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		st.out.Boundary(st.position(), false)
+		// A chunk is a consistent unit, like a transaction: its last row
+		// ends it, and the position after it is where a restart resumes.
+		st.out.Boundary(st.position(), true)
 	}
 	if time.Since(run.lastLog) >= 10*time.Second {
 		run.lastLog = time.Now()
