@@ -35,16 +35,18 @@ func (b *Batcher) Add(e Event) {
 	b.batch.Add(e)
 }
 
-// Boundary records that a source transaction ended: pos is where a restart
-// may resume. endsEvents says the transaction's events are in this batch,
-// its last one being the batch's last event, which is marked TxEnd.
-func (b *Batcher) Boundary(pos Position, endsEvents bool) {
+// Boundary records that a consistent unit (a source transaction, a
+// snapshot chunk) ended: pos is where a restart may resume. The batch's
+// last event, if any, ends the unit and is marked TxEnd: everything before
+// a boundary is complete, because a batch handed over inside a unit keeps
+// its last event back (Flush with midTx).
+func (b *Batcher) Boundary(pos Position) {
 	if b.batch == nil {
 		b.batch = &Batch{}
 		b.started = time.Now()
 	}
-	if endsEvents && len(b.batch.Events) > 0 {
-		b.batch.Events[len(b.batch.Events)-1].TxEnd = true
+	if n := len(b.batch.Events); n > 0 {
+		b.batch.Events[n-1].TxEnd = true
 	}
 	b.batch.Position = pos
 }

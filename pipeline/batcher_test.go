@@ -19,7 +19,7 @@ func TestBatcherKeepsTheTransactionEndWithItsCommit(t *testing.T) {
 			}
 		}
 	}
-	b.Boundary(Position(`{"p":1}`), true)
+	b.Boundary(Position(`{"p":1}`))
 	if err := b.Flush(ctx, false); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestBatcherPositionOnlyBatch(t *testing.T) {
 	if err := b.Flush(ctx, false); err != nil || len(got) != 0 {
 		t.Fatalf("empty flush emitted %d batches, %v", len(got), err)
 	}
-	b.Boundary(Position(`{"p":2}`), false)
+	b.Boundary(Position(`{"p":2}`))
 	if err := b.Flush(ctx, false); err != nil {
 		t.Fatal(err)
 	}

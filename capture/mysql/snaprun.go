@@ -155,7 +155,7 @@ func (st *stream) emitDue(ctx context.Context) (finished bool, err error) {
 		}
 		// A chunk is a consistent unit, like a transaction: its last row
 		// ends it, and the position after it is where a restart resumes.
-		st.out.Boundary(st.position(), true)
+		st.out.Boundary(st.position())
 	}
 	if time.Since(run.lastLog) >= 10*time.Second {
 		run.lastLog = time.Now()
@@ -169,7 +169,7 @@ func (st *stream) emitDue(ctx context.Context) (finished bool, err error) {
 	p := run.eng.Progress()
 	st.src.log.Info("snapshot finished", "kind", run.kind, "tables", p.Tables, "rows", p.Rows, "rows_per_second", int64(p.RowsPerSecond))
 	st.endSnapshot()
-	st.out.Boundary(st.position(), false)
+	st.out.Boundary(st.position())
 	return true, nil
 }
 

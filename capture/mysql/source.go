@@ -712,7 +712,7 @@ func (st *stream) commit(h *replication.EventHeader) error {
 	if st.info.GTIDMode {
 		st.committed.GTIDs = st.gtids.String()
 	}
-	st.out.Boundary(st.position(), st.txRowsSeen > 0)
+	st.out.Boundary(st.position())
 	st.committedSignals = append(st.committedSignals, st.signals...)
 	st.resetTx()
 	st.skipRows = 0
