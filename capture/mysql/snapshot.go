@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -28,8 +26,7 @@ type snapTable struct {
 	t        *snapshot.Table
 	db, name string
 	cols     []coltype.Column
-	decode   []decodeFunc
-	adapt    []func(gomysql.FieldValue) (any, error)
+	decode   []func(gomysql.FieldValue, *coltype.Arena) (pipeline.Value, error)
 	key      []int  // chunking key columns
 	selects  string // the column list
 	from     string // `db`.`table`
@@ -191,29 +188,22 @@ func (r *snapReader) describe(d tableDef, unique []string, topicPrefix string) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
 		}
-		// Text arrives in the connection's character set (utf8mb4), not
-		// the column's: decode it as such.
-		dc := c
-		if dc.Charset != "" && dc.Charset != "binary" {
-			dc.Charset = "utf8mb4"
-		}
-		dec, err := dc.BinlogDecoder()
+		dec, err := c.SQLDecoder()
 		if err != nil {
-			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
-		}
-		adapt, err := sqlAdapter(c)
-		if err != nil {
-			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		cols[i] = pipeline.Column{Name: c.Name, Schema: schema, Native: c.Native()}
 		st.cols = append(st.cols, c)
 		st.decode = append(st.decode, dec)
-		st.adapt = append(st.adapt, adapt)
 		switch c.Type {
 		case coltype.TypeDate, coltype.TypeDateTime, coltype.TypeTimestamp, coltype.TypeTime:
 			// As text: go-mysql formats binary-protocol temporals with
 			// fmt, several times slower than parsing the server's text.
 			sel = append(sel, "CAST("+quoteIdent(c.Name)+" AS CHAR)")
+		case coltype.TypeFloat:
+			// The text protocol prints a FLOAT with six digits; as a DOUBLE
+			// it keeps every bit of the float32.
+			sel = append(sel, "CAST("+quoteIdent(c.Name)+" AS DOUBLE)")
 		default:
 			sel = append(sel, quoteIdent(c.Name))
 		}
@@ -402,12 +392,13 @@ func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapsh
 		ch.Rows = make([]pipeline.Row, 0, min(limit, 1024))
 		var last []gomysql.FieldValue
 		var keyBuf []byte
+		var arena coltype.Arena // the chunk's text and bytes
 		low, high, err := r.consistentRead(rc, q, args, floor, func(vals []gomysql.FieldValue) error {
 			if len(ch.Rows) == limit {
 				ch.More = true // the extra row only says that more follow
 				return nil
 			}
-			row, err := st.row(vals, slab[:ncols:ncols])
+			row, err := st.row(vals, slab[:ncols:ncols], &arena)
 			if err != nil {
 				return err
 			}
@@ -532,18 +523,12 @@ func (st *snapTable) keyAfter(cursor []byte) (string, []any, error) {
 	return "(" + strings.Join(ors, " OR ") + ")", args, nil
 }
 
-// row decodes one result row into row (len(st.cols) values).
-func (st *snapTable) row(vals []gomysql.FieldValue, row pipeline.Row) (pipeline.Row, error) {
+// row decodes one result row into row (len(st.cols) values); what the
+// values own is copied into arena.
+func (st *snapTable) row(vals []gomysql.FieldValue, row pipeline.Row, arena *coltype.Arena) (pipeline.Row, error) {
 	for i, fv := range vals {
-		if fv.Type == gomysql.FieldValueTypeNull {
-			row[i] = pipeline.Null
-			continue
-		}
-		v, err := st.adapt[i](fv)
-		if err != nil {
-			return nil, fmt.Errorf("table %s column %s: %w", st.t.Name, st.cols[i].Name, err)
-		}
-		if row[i], err = st.decode[i](v); err != nil {
+		var err error
+		if row[i], err = st.decode[i](fv, arena); err != nil {
 			return nil, fmt.Errorf("table %s: %w", st.t.Name, err)
 		}
 	}
@@ -626,110 +611,6 @@ func isPrintableUTF8(b []byte) bool {
 	return strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
 }
 
-// sqlAdapter turns a value as the client protocol returns it into the Go
-// value go-mysql's binlog decoding gives for the same stored value, so that
-// snapshot rows go through the very decoders the stream uses and come out
-// identical.
-func sqlAdapter(c coltype.Column) (func(gomysql.FieldValue) (any, error), error) {
-	text := func(fv gomysql.FieldValue) (any, error) { return string(fv.AsString()), nil }
-	// Values alias the client's reused row buffer: copy what is kept.
-	raw := func(fv gomysql.FieldValue) (any, error) { return bytes.Clone(fv.AsString()), nil }
-	switch c.Type {
-	case coltype.TypeTiny, coltype.TypeShort, coltype.TypeInt24, coltype.TypeLong, coltype.TypeLongLong, coltype.TypeYear:
-		return func(fv gomysql.FieldValue) (any, error) {
-			switch fv.Type {
-			case gomysql.FieldValueTypeSigned:
-				return fv.AsInt64(), nil
-			case gomysql.FieldValueTypeUnsigned:
-				return fv.AsUint64(), nil
-			}
-			n, err := strconv.ParseInt(string(fv.AsString()), 10, 64)
-			return n, err
-		}, nil
-	case coltype.TypeDecimal, coltype.TypeDate, coltype.TypeDateTime, coltype.TypeTime, coltype.TypeChar, coltype.TypeVarChar, coltype.TypeJSON:
-		if c.Type == coltype.TypeChar && c.Charset == "binary" {
-			return raw, nil
-		}
-		if c.Type == coltype.TypeVarChar && c.Charset == "binary" {
-			return raw, nil
-		}
-		return text, nil
-	case coltype.TypeFloat, coltype.TypeDouble:
-		return func(fv gomysql.FieldValue) (any, error) {
-			f := fv.AsFloat64()
-			if fv.Type == gomysql.FieldValueTypeString {
-				var err error
-				if f, err = strconv.ParseFloat(string(fv.AsString()), 64); err != nil {
-					return nil, err
-				}
-			}
-			if c.Type == coltype.TypeFloat {
-				return float32(f), nil
-			}
-			return f, nil
-		}, nil
-	case coltype.TypeBit:
-		return func(fv gomysql.FieldValue) (any, error) {
-			var u uint64
-			for _, b := range fv.AsString() {
-				u = u<<8 | uint64(b)
-			}
-			return int64(u), nil
-		}, nil
-	case coltype.TypeTimestamp:
-		return func(fv gomysql.FieldValue) (any, error) {
-			s := string(fv.AsString())
-			if strings.HasPrefix(s, "0000-00-00") {
-				return s, nil
-			}
-			t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", s, time.UTC)
-			if err != nil {
-				return nil, fmt.Errorf("TIMESTAMP value %q: %w", s, err)
-			}
-			return t, nil
-		}, nil
-	case coltype.TypeBlob, coltype.TypeGeometry, coltype.TypeVector:
-		return raw, nil
-	case coltype.TypeEnum:
-		index := map[string]int64{}
-		for i, m := range c.Members {
-			index[m] = int64(i + 1)
-		}
-		return func(fv gomysql.FieldValue) (any, error) {
-			s := string(fv.AsString())
-			if s == "" {
-				return int64(0), nil
-			}
-			i, ok := index[s]
-			if !ok {
-				return nil, fmt.Errorf("ENUM value %q is not a member", s)
-			}
-			return i, nil
-		}, nil
-	case coltype.TypeSet:
-		bit := map[string]int64{}
-		for i, m := range c.Members {
-			bit[m] = 1 << i
-		}
-		return func(fv gomysql.FieldValue) (any, error) {
-			s := string(fv.AsString())
-			var mask int64
-			if s == "" {
-				return mask, nil
-			}
-			for _, m := range strings.Split(s, ",") {
-				b, ok := bit[m]
-				if !ok {
-					return nil, fmt.Errorf("SET value %q has a non-member %q", s, m)
-				}
-				mask |= b
-			}
-			return mask, nil
-		}, nil
-	}
-	return nil, fmt.Errorf("snapshot of %s columns is not supported", c.Type)
-}
-
 // OpenScan starts the one-pass read of a table without a usable key.
 func (r *snapReader) OpenScan(ctx context.Context, t *snapshot.Table, floor uint64) (snapshot.Scan, error) {
 	st := r.tables[t.Name]
@@ -771,12 +652,13 @@ func (s *scan) Watermarks() (uint64, uint64) { return s.low, s.high }
 func (s *scan) Rows(ctx context.Context, fn func(pipeline.Row) error) error {
 	var res gomysql.Result
 	var fnErr error
+	var arena coltype.Arena
 	err := s.c.ExecuteSelectStreaming("SELECT "+s.st.selects+" FROM "+s.st.from, &res, func(vals []gomysql.FieldValue) error {
 		if err := ctx.Err(); err != nil {
 			fnErr = err
 			return err
 		}
-		row, err := s.st.row(vals, make(pipeline.Row, len(vals)))
+		row, err := s.st.row(vals, make(pipeline.Row, len(vals)), &arena)
 		if err == nil {
 			err = fn(row)
 		}

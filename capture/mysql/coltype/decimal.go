@@ -7,7 +7,10 @@ import (
 	"strings"
 )
 
-var errDecimalSyntax = errors.New("not a decimal number")
+var (
+	errDecimalSyntax = errors.New("not a decimal number")
+	errDecimalScale  = errors.New("more fractional digits than the column's scale")
+)
 
 // decimalUnscaled converts a decimal string as go-mysql renders it
 // ("-123.4500": optional sign, digits, optionally a point and digits) into
@@ -29,7 +32,7 @@ func decimalUnscaled(s string, scale int) ([]byte, error) {
 		return nil, errDecimalSyntax
 	}
 	if len(frac) > scale {
-		return nil, errors.New("more fractional digits than the column's scale")
+		return nil, errDecimalScale
 	}
 	pad := scale - len(frac)
 	intPart = strings.TrimLeft(intPart, "0")
@@ -71,17 +74,23 @@ func allDigits(s string) bool {
 
 // int64Bytes is BigInteger.valueOf(v).toByteArray().
 func int64Bytes(v int64) []byte {
+	return appendInt64Bytes(make([]byte, 0, int64BytesLen(v)), v)
+}
+
+// int64BytesLen is len(int64Bytes(v)): the bits of v and a sign bit.
+func int64BytesLen(v int64) int {
 	m := uint64(v)
 	if v < 0 {
 		m = ^m
 	}
-	n := (bits.Len64(m) + 8) / 8
-	b := make([]byte, n)
-	for i := n - 1; i >= 0; i-- {
-		b[i] = byte(v)
-		v >>= 8
+	return (bits.Len64(m) + 8) / 8
+}
+
+func appendInt64Bytes(dst []byte, v int64) []byte {
+	for i := int64BytesLen(v) - 1; i >= 0; i-- {
+		dst = append(dst, byte(v>>(8*i)))
 	}
-	return b
+	return dst
 }
 
 // bigIntBytes is BigInteger.toByteArray(): Go's big.Int.Bytes() is the

@@ -25,9 +25,15 @@
 //     error, as is a value of any Go type the column cannot hold: nothing is
 //     silently turned into null.
 //
+// SQLDecoder converts the same values as a snapshot's SELECT returns them
+// through the MySQL client protocol, to what the binlog path gives (exactly,
+// but for the few conversions of the server its documentation lists). The
+// client reuses its row buffer, so those values own their bytes: they are
+// copied into an Arena, a chunk's few large blocks.
+//
 // Decoders are built once per column and called once per column per row:
 // they do their per-column work up front and, on the hot path, use no fmt,
-// reflection or regular expressions. Returned strings and byte slices may
-// alias the go-mysql value they were decoded from; go-mysql decodes every
-// event into a buffer of its own and never reuses it.
+// reflection or regular expressions. Strings and byte slices the binlog
+// decoders return may alias the go-mysql value they were decoded from;
+// go-mysql decodes every event into a buffer of its own and never reuses it.
 package coltype

@@ -778,7 +778,11 @@ func (w *wideUint) mulAdd(m, a uint64) {
 
 // twosComplement writes ±w as BigInteger.toByteArray(): two's complement,
 // big-endian, in the fewest bytes that keep the sign.
-func (w wideUint) twosComplement(neg bool) []byte {
+func (w wideUint) twosComplement(neg bool) []byte { return w.appendTwosComplement(nil, neg) }
+
+// appendTwosComplement appends twosComplement(neg) to dst; w must stay
+// below 2^255 so that the sign fits.
+func (w wideUint) appendTwosComplement(dst []byte, neg bool) []byte {
 	if w == (wideUint{}) {
 		neg = false
 	}
@@ -800,11 +804,10 @@ func (w wideUint) twosComplement(neg bool) []byte {
 		}
 	}
 	n := (bitLen + 8) / 8
-	out := make([]byte, n)
-	for i := range n {
-		out[n-1-i] = byte(w[i/8] >> (8 * (i % 8)))
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, byte(w[i/8]>>(8*(i%8))))
 	}
-	return out
+	return dst
 }
 
 // RawLayout is how a non-NULL value of one binlog column type lies in a row

@@ -472,12 +472,13 @@ func (c Column) bitDefault(s string) (pipeline.Value, error) {
 }
 
 // bitBytes is BIT(n)'s value: little-endian, ceil(n/8) bytes.
-func bitBytes(v uint64, n int) []byte {
-	b := make([]byte, (n+7)/8)
-	for i := range b {
-		b[i] = byte(v >> (8 * i))
+func bitBytes(v uint64, n int) []byte { return appendBitBytes(make([]byte, 0, (n+7)/8), v, n) }
+
+func appendBitBytes(dst []byte, v uint64, n int) []byte {
+	for i := range (n + 7) / 8 {
+		dst = append(dst, byte(v>>(8*i)))
 	}
-	return b
+	return dst
 }
 
 // isZeroDateLiteral matches Debezium's EPOCH_EQUIVALENT_DATE: a date with a
