@@ -135,7 +135,10 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		}
 		return s.fail("write", err)
 	}
-	if !s.stdout {
+	// A batch without a position ends inside a transaction or snapshot
+	// chunk: no checkpoint can rest on it alone, and the next batch that
+	// carries a position syncs the file, this batch's lines included.
+	if !s.stdout && b.Position != nil {
 		if err := s.f.Sync(); err != nil {
 			return s.fail("sync", err)
 		}

@@ -38,8 +38,9 @@ func event(op pipeline.Op, id int64, name string) pipeline.Event {
 	return e
 }
 
+// batch is a batch that ends a transaction (it carries a position).
 func batch(events ...pipeline.Event) *pipeline.Batch {
-	b := &pipeline.Batch{}
+	b := &pipeline.Batch{Position: pipeline.Position(`{"pos":1}`)}
 	for _, e := range events {
 		b.Add(e)
 	}
@@ -351,5 +352,31 @@ func TestOpenCutsATornLastLine(t *testing.T) {
 		if string(got) != tt.after {
 			t.Errorf("Open on %q left %q, want %q", tt.before, got, tt.after)
 		}
+	}
+}
+
+func TestOnlyBatchesWithAPositionAreSynced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	s, err := Open(Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mid := batch(event(pipeline.OpCreate, 1, "a"))
+	mid.Position = nil // ends inside a transaction
+	if err := s.Write(context.Background(), mid); err != nil {
+		t.Fatal(err)
+	}
+	if s.syncs != 0 {
+		t.Fatalf("a batch ending inside a transaction was synced")
+	}
+	if err := s.Write(context.Background(), batch(event(pipeline.OpCreate, 2, "b"))); err != nil {
+		t.Fatal(err)
+	}
+	if s.syncs != 1 {
+		t.Fatalf("%d syncs after the batch that ends the transaction, want 1", s.syncs)
+	}
+	if n := len(readLines(t, path)); n != 2 {
+		t.Fatalf("%d lines, want 2", n)
 	}
 }
