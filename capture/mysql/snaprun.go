@@ -139,13 +139,14 @@ func (st *stream) emitDue(ctx context.Context) (finished bool, err error) {
 		if em == nil {
 			break
 		}
+		now := time.Now().UnixNano() // one processing time per chunk
 		if em.IsScan() {
 			err = run.eng.ScanRows(ctx, em, func(row pipeline.Row, m pipeline.SnapshotMarker) error {
-				return st.addSnapshotRow(ctx, em, row, m)
+				return st.addSnapshotRow(ctx, em, row, m, time.Now().UnixNano())
 			})
 		} else {
 			for i, row := range em.Rows {
-				if err = st.addSnapshotRow(ctx, em, row, em.Markers[i]); err != nil {
+				if err = st.addSnapshotRow(ctx, em, row, em.Markers[i], now); err != nil {
 					break
 				}
 			}
@@ -174,7 +175,7 @@ func (st *stream) emitDue(ctx context.Context) (finished bool, err error) {
 }
 
 // addSnapshotRow appends one snapshot row as an `r` event.
-func (st *stream) addSnapshotRow(ctx context.Context, em *snapshot.Emission, row pipeline.Row, m pipeline.SnapshotMarker) error {
+func (st *stream) addSnapshotRow(ctx context.Context, em *snapshot.Emission, row pipeline.Row, m pipeline.SnapshotMarker, now int64) error {
 	t := em.Table.Schema
 	tail := st.snap.tails[em.Table.Name]
 	if tail == nil {
@@ -192,7 +193,7 @@ func (st *stream) addSnapshotRow(ctx context.Context, em *snapshot.Emission, row
 		Table:  t,
 		After:  row,
 		Source: pipeline.SourceBlock{Info: st.srcInfo, TsUs: em.StartUs, Snapshot: m, DB: t.ID.Database, Tail: tail},
-		TsNs:   time.Now().UnixNano(),
+		TsNs:   now,
 	})
 	if st.out.Full() {
 		return st.flush(ctx, false)

@@ -140,7 +140,7 @@ type arrival struct {
 	cur   *cursor
 	chunk *Chunk
 	scan  Scan
-	index map[string]int // key → row, for eviction
+	index map[string]int // key → row, built on the first eviction check
 	low   uint64
 	high  uint64
 }
@@ -346,10 +346,7 @@ func (e *Engine) read(ctx context.Context, c *cursor, floor uint64) (*arrival, e
 	if err != nil {
 		return nil, err
 	}
-	a := &arrival{cur: c, chunk: ch, low: ch.Low, high: ch.High, index: make(map[string]int, len(ch.Rows))}
-	for i, row := range ch.Rows {
-		a.index[KeyString(row, c.table.Key)] = i
-	}
+	a := &arrival{cur: c, chunk: ch, low: ch.Low, high: ch.High}
 	return a, nil
 }
 
@@ -432,6 +429,15 @@ func (a *arrival) newer(pos, tx uint64) bool {
 }
 
 func (a *arrival) evict(key string) {
+	if a.index == nil {
+		// Most chunks of a quiet table are never checked: index on demand.
+		a.index = make(map[string]int, len(a.chunk.Rows))
+		for i, row := range a.chunk.Rows {
+			if row != nil {
+				a.index[KeyString(row, a.cur.table.Key)] = i
+			}
+		}
+	}
 	if i, ok := a.index[key]; ok {
 		a.chunk.Rows[i] = nil
 		delete(a.index, key)
