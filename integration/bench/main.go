@@ -42,6 +42,7 @@ func main() {
 	only := flag.String("only", "", "run only this part: decode, stream or snapshot")
 	flag.IntVar(&snapParallelism, "parallelism", 2, "snapshot_parallelism for the snapshot run")
 	flag.IntVar(&snapChunk, "chunk", 8192, "snapshot_chunk_rows for the snapshot run")
+	flag.StringVar(&sinkPath, "sink-path", "events.jsonl", "file sink path for the snapshot run (/dev/null measures siphon without the disk)")
 	flag.Parse()
 	part = *only
 	if *cpuProfile != "" {
@@ -189,8 +190,8 @@ func snapshotBench(ctx context.Context, bin, work string, db *harness.MariaDB, r
 pipelines:
   - name: bench
     source: {type: mysql, url: "%s", server_id: %d, tables: ["bench.*"], snapshot: initial_only, snapshot_parallelism: %d, snapshot_chunk_rows: %d}
-    sinks: [{type: file, path: events.jsonl, schemas: %t}]
-`, db.RootURL(), 7100+i, snapParallelism, snapChunk, schemas)), 0o600); err != nil {
+    sinks: [{type: file, path: %q, schemas: %t}]
+`, db.RootURL(), 7100+i, snapParallelism, snapChunk, sinkPath, schemas)), 0o600); err != nil {
 			return result{}, err
 		}
 		cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
@@ -254,7 +255,7 @@ pipelines:
 	}
 	refRate := float64(rows) / refBest.Seconds()
 	ourRate := float64(rows) / ourBest.Seconds()
-	fmt.Printf("snapshot of %d rows (best of 2, file sink schemas=%t, whole process incl. start):\n", rows, schemas)
+	fmt.Printf("snapshot of %d rows (best of 2, file sink %s schemas=%t, parallelism %d, whole process incl. start):\n", rows, sinkPath, schemas, snapParallelism)
 	fmt.Printf("  mariadb --batch --quick > /dev/null (reference): %9.0f rows/s (%s)\n", refRate, refBest.Round(time.Millisecond))
 	fmt.Printf("  siphon snapshot: initial_only:                   %9.0f rows/s (%s)\n", ourRate, ourBest.Round(time.Millisecond))
 	fmt.Printf("  ratio siphon/reference: %.2f; peak RSS %.1f MB\n", ourRate/refRate, float64(peak)/1024)
@@ -301,6 +302,7 @@ func timeParseFile(files []string) (time.Duration, int, error) {
 var (
 	profilePath, part          string
 	snapParallelism, snapChunk int
+	sinkPath                   string
 )
 
 func want(p string) bool { return part == "" || part == p }

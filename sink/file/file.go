@@ -30,6 +30,7 @@ type Sink struct {
 	name   string // the path as configured, "stdout" for "-"; used in errors
 	f      *os.File
 	stdout bool
+	noSync bool // stdout, a pipe or a device: nothing to fsync
 	closed bool
 	enc    *debezium.Encoder
 	buf    []byte
@@ -54,19 +55,28 @@ func Open(cfg Config) (*Sink, error) {
 	case "":
 		return nil, errors.New("file sink: no path configured")
 	case "-":
-		s.name, s.f, s.stdout = "stdout", os.Stdout, true
+		s.name, s.f, s.stdout, s.noSync = "stdout", os.Stdout, true, true
 		return s, nil
 	}
 	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, s.fail("open", err)
 	}
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, s.fail("stat", err)
+	}
+	if fi.Mode().IsRegular() {
 		s.size = fi.Size()
 		if err := s.cutTornLine(f); err != nil {
 			_ = f.Close()
 			return nil, s.fail("repair", err)
 		}
+	} else {
+		// A pipe or a device (/dev/null) cannot be synced: like stdout,
+		// what it is written to decides durability.
+		s.noSync = true
 	}
 	s.f = f
 	return s, nil
@@ -138,7 +148,7 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 	// A batch without a position ends inside a transaction or snapshot
 	// chunk: no checkpoint can rest on it alone, and the next batch that
 	// carries a position syncs the file, this batch's lines included.
-	if !s.stdout && b.Position != nil {
+	if !s.noSync && b.Position != nil {
 		if err := s.f.Sync(); err != nil {
 			return s.fail("sync", err)
 		}

@@ -380,3 +380,16 @@ func TestOnlyBatchesWithAPositionAreSynced(t *testing.T) {
 		t.Fatalf("%d lines, want 2", n)
 	}
 }
+
+func TestDevicesAreWrittenWithoutSync(t *testing.T) {
+	s, err := Open(Config{Path: os.DevNull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), batch(event(pipeline.OpCreate, 1, "a"))); err != nil {
+		t.Fatalf("write to %s: %v", os.DevNull, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
