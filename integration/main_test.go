@@ -329,7 +329,7 @@ func atLeast(n int) func([]record) bool {
 }
 
 // replaceInConfig edits the test's siphon.yaml.
-func replaceInConfig(t *testing.T, e *env, old, new string) {
+func replaceInConfig(t *testing.T, e *env, old, replacement string) {
 	t.Helper()
 	data, err := os.ReadFile(e.config)
 	if err != nil {
@@ -338,7 +338,7 @@ func replaceInConfig(t *testing.T, e *env, old, new string) {
 	if !strings.Contains(string(data), old) {
 		t.Fatalf("config has no %q", old)
 	}
-	if err := os.WriteFile(e.config, []byte(strings.Replace(string(data), old, new, 1)), 0o600); err != nil {
+	if err := os.WriteFile(e.config, []byte(strings.Replace(string(data), old, replacement, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -183,8 +183,8 @@ func eventBytes(typ replication.EventType, body []byte) []byte {
 	h := make([]byte, replication.EventHeaderSize)
 	h[4] = byte(typ)
 	binary.LittleEndian.PutUint32(h[9:], uint32(len(h)+len(body)))
-	out := append(h, body...)
-	return out[:len(out):len(out)]
+	h = append(h, body...)
+	return h[:len(h):len(h)]
 }
 
 // formatDescription is a pre-checksum FORMAT_DESCRIPTION event whose

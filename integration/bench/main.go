@@ -69,7 +69,7 @@ func run(rows, txRows, rounds int, schemas bool) error {
 	if err != nil {
 		return err
 	}
-	defer db.Stop()
+	defer func() { _ = db.Stop() }()
 
 	if err := db.Exec(ctx, "CREATE DATABASE bench", `CREATE TABLE bench.t10 (
 		id BIGINT NOT NULL PRIMARY KEY, a INT NOT NULL, b BIGINT, c VARCHAR(64), d DECIMAL(12,2),

@@ -80,7 +80,7 @@ func rawDiff(col Column, typ byte, meta uint16, tableMapUnsigned bool, value []b
 	if err != nil {
 		// A malformed value go-mysql fails on: the raw decoder must fail too.
 		if _, _, rawErr := raw(value); rawErr == nil {
-			return fmt.Errorf("go-mysql failed (%v) but RawDecoder did not", err)
+			return fmt.Errorf("go-mysql failed (%w) but RawDecoder did not", err)
 		}
 		return nil
 	}
@@ -92,9 +92,9 @@ func rawDiff(col Column, typ byte, meta uint16, tableMapUnsigned bool, value []b
 	got, n, gotErr := raw(append(append([]byte{}, value...), 0xa5, 0x5a, 0xff))
 	switch {
 	case wantErr != nil && gotErr == nil:
-		return fmt.Errorf("BinlogDecoder failed (%v) but RawDecoder gave %s", wantErr, valueString(got))
+		return fmt.Errorf("BinlogDecoder failed (%w) but RawDecoder gave %s", wantErr, valueString(got))
 	case wantErr == nil && gotErr != nil:
-		return fmt.Errorf("RawDecoder failed (%v) but BinlogDecoder gave %s", gotErr, valueString(want))
+		return fmt.Errorf("RawDecoder failed (%w) but BinlogDecoder gave %s", gotErr, valueString(want))
 	case wantErr != nil:
 		if !strings.HasPrefix(gotErr.Error(), "column "+col.Name+": ") {
 			return fmt.Errorf("RawDecoder error %q does not name the column", gotErr)
@@ -541,7 +541,7 @@ func TestRawDecoderRefuses(t *testing.T) {
 		col     Column
 		typ     byte
 		meta    uint16
-		noRaw   bool   // errors.Is(err, ErrNoRawDecoder)
+		noRaw   bool   // the decoder is ErrNoRawDecoder
 		wantErr string // otherwise an error containing this
 	}{
 		{"json", Column{Name: "j", Type: TypeJSON, Flavor: FlavorMySQL}, mysql.MYSQL_TYPE_JSON, 4, true, ""},

@@ -632,8 +632,7 @@ func appendGoMySQLJSON(dst []byte, b []byte) ([]byte, error) {
 // form — eight or more integer digits (below that, debeziumJSON prints the
 // double and the DECIMAL alike).
 func appendGoMySQLNumber(dst []byte, tok string) []byte {
-	double := strings.ContainsAny(tok, "eE")
-	if !double {
+	if !strings.ContainsAny(tok, "eE") {
 		intPart, frac, hasPoint := strings.Cut(tok, ".")
 		digits := strings.TrimPrefix(intPart, "-")
 		if !hasPoint || len(digits) < 8 || digits[0] == '0' || strings.TrimRight(frac, "0") == "" {
@@ -643,7 +642,6 @@ func appendGoMySQLNumber(dst []byte, tok string) []byte {
 		if err != nil || strconv.FormatFloat(f, 'f', -1, 64) != tok {
 			return append(dst, tok...)
 		}
-		double = true
 	}
 	f, err := strconv.ParseFloat(tok, 64)
 	if err != nil || math.IsInf(f, 0) {

@@ -9,7 +9,6 @@ import (
 var (
 	errDecimalSyntax = errors.New("not a decimal number")
 	errDecimalScale  = errors.New("has more fractional digits than the column's scale")
-	errDecimalRange  = errors.New("is out of range")
 )
 
 // splitDecimal splits PostgreSQL's numeric output ("-123.4500": an

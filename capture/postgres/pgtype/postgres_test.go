@@ -25,7 +25,7 @@ type pgCase struct {
 }
 
 func pgCases(t *testing.T) []pgCase {
-	vals := func(vs ...pipeline.Value) pipeline.Value { return pipeline.Array(vs...) }
+	vals := pipeline.Array
 	return []pgCase{
 		{decl: "boolean", expr: "true", want: pipeline.Bool(true)},
 		{decl: "smallint", expr: "-32768", want: num(math.MinInt16)},

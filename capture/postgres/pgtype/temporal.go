@@ -77,10 +77,10 @@ func validDate(y, m, d int64) bool {
 	return d <= days
 }
 
-// digits reads b[i:] while it holds ASCII digits, at most max of them.
-func digits(b []byte, i, max int) (v int64, next int, ok bool) {
+// digits reads b[i:] while it holds ASCII digits, at most most of them.
+func digits(b []byte, i, most int) (v int64, next int, ok bool) {
 	start := i
-	for i < len(b) && i-start < max && b[i] >= '0' && b[i] <= '9' {
+	for i < len(b) && i-start < most && b[i] >= '0' && b[i] <= '9' {
 		v = v*10 + int64(b[i]-'0')
 		i++
 	}
