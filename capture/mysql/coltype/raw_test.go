@@ -97,7 +97,7 @@ func rawDiff(col Column, typ byte, meta uint16, tableMapUnsigned bool, value []b
 		return fmt.Errorf("RawDecoder failed (%w) but BinlogDecoder gave %s", gotErr, valueString(want))
 	case wantErr != nil:
 		if !strings.HasPrefix(gotErr.Error(), "column "+col.Name+": ") {
-			return fmt.Errorf("RawDecoder error %q does not name the column", gotErr)
+			return fmt.Errorf("RawDecoder error %q does not name the column", gotErr.Error())
 		}
 		return nil
 	}

@@ -216,7 +216,7 @@ func fieldValue(t testing.TB, c Column, s string, form protocolForm) gomysql.Fie
 func sameResult(newV pipeline.Value, newErr error, oldV pipeline.Value, oldErr error) error {
 	switch {
 	case (newErr != nil) != (oldErr != nil):
-		return fmt.Errorf("error %v, reference error %v", newErr, oldErr)
+		return fmt.Errorf("error %w, reference error %w", newErr, oldErr)
 	case newErr == nil && !newV.Equal(oldV):
 		return fmt.Errorf("%s, reference %s", valueString(newV), valueString(oldV))
 	}
