@@ -8,6 +8,9 @@ import (
 // The decoders run once per column per row: the common types must not
 // allocate beyond the data they produce.
 func TestDecoderAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector adds allocations")
+	}
 	tests := []struct {
 		name string
 		col  Column

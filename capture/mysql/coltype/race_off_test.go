@@ -1,0 +1,5 @@
+//go:build !race
+
+package coltype
+
+const raceEnabled = false
