@@ -15,7 +15,7 @@ GOLANGCI_LINT := $(GOBIN)/golangci-lint
 # subprocesses) without it, to keep `make test` well under 15 minutes.
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/integration\(/\|$$\)')
 
-.PHONY: build test unit integration lint bench demo deps clean
+.PHONY: build test unit integration lint bench demo mongosim deps clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/siphon ./cmd/siphon
@@ -53,6 +53,10 @@ bench:
 
 demo: deps
 	$(GO) run ./integration/demo
+
+# A simulated MongoDB replica set (rs0) on a free loopback port; prints its URI.
+mongosim:
+	$(GO) run ./integration/mongosim/cmd/mongosim
 
 clean:
 	rm -rf bin
