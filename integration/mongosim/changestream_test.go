@@ -43,14 +43,18 @@ func TestChangeStreamScopes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: watch: %v", sc.name, err)
 		}
-		defer cs.Close(ctx)
 		streams[i] = cs
 	}
+	defer func() {
+		for _, cs := range streams {
+			_ = cs.Close(ctx)
+		}
+	}()
 	startTime := sim.ClusterTime()
-	mustInsert(t, ctx, shopOrders, bson.D{{Key: "_id", Value: 1}})
-	mustInsert(t, ctx, shopUsers, bson.D{{Key: "_id", Value: "u1"}})
-	mustInsert(t, ctx, crmLeads, bson.D{{Key: "_id", Value: "l1"}})
-	mustInsert(t, ctx, shopOrders, bson.D{{Key: "_id", Value: 2}})
+	mustInsert(ctx, t, shopOrders, bson.D{{Key: "_id", Value: 1}})
+	mustInsert(ctx, t, shopUsers, bson.D{{Key: "_id", Value: "u1"}})
+	mustInsert(ctx, t, crmLeads, bson.D{{Key: "_id", Value: "l1"}})
+	mustInsert(ctx, t, shopOrders, bson.D{{Key: "_id", Value: 2}})
 
 	nsOf := func(evs []bson.Raw) []string {
 		var out []string
@@ -62,7 +66,7 @@ func TestChangeStreamScopes(t *testing.T) {
 	}
 	for i, sc := range scopes {
 		t.Run(sc.name, func(t *testing.T) {
-			evs := nextEvents(t, ctx, streams[i], len(sc.want))
+			evs := nextEvents(ctx, t, streams[i], len(sc.want))
 			if diff := cmp.Diff(sc.want, nsOf(evs)); diff != "" {
 				t.Fatalf("events (-want +got):\n%s", diff)
 			}
@@ -81,7 +85,7 @@ func TestChangeStreamScopes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", r.name, err)
 				}
-				got := nsOf(nextEvents(t, ctx, cs, len(r.want)))
+				got := nsOf(nextEvents(ctx, t, cs, len(r.want)))
 				_ = cs.Close(ctx)
 				if diff := cmp.Diff(r.want, got); diff != "" {
 					t.Errorf("%s (-want +got):\n%s", r.name, diff)
@@ -100,7 +104,7 @@ func TestChangeEventShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close(ctx)
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 1}, {Key: "name", Value: "pen"}, {Key: "tags", Value: bson.A{"a", "b", "c"}}, {Key: "old", Value: true}, {Key: "n", Value: 1}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 1}, {Key: "name", Value: "pen"}, {Key: "tags", Value: bson.A{"a", "b", "c"}}, {Key: "old", Value: true}, {Key: "n", Value: 1}})
 	upd := bson.D{
 		{Key: "$set", Value: bson.D{{Key: "name", Value: "ink pen"}, {Key: "meta.color", Value: "blue"}}},
 		{Key: "$unset", Value: bson.D{{Key: "old", Value: ""}}},
@@ -121,7 +125,7 @@ func TestChangeEventShapes(t *testing.T) {
 	if _, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	evs := nextEvents(t, ctx, cs, 5)
+	evs := nextEvents(ctx, t, cs, 5)
 	if diff := cmp.Diff([]string{"insert", "update", "update", "replace", "delete"}, opTypes(evs)); diff != "" {
 		t.Fatalf("operation types (-want +got):\n%s", diff)
 	}
@@ -182,7 +186,7 @@ func TestUpdateLookupAndPrePostImages(t *testing.T) {
 	required := open(without, options.ChangeStream().SetFullDocumentBeforeChange(options.Required))
 
 	for _, coll := range []*mongo.Collection{with, without} {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 1}, {Key: "v", Value: 1}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 1}, {Key: "v", Value: 1}})
 		if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: 2}}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +196,7 @@ func TestUpdateLookupAndPrePostImages(t *testing.T) {
 	}
 
 	// updateLookup reads the current document: deleted by the time the stream reads the update.
-	evs := nextEvents(t, ctx, lookup, 3)
+	evs := nextEvents(ctx, t, lookup, 3)
 	if v := evs[1].Lookup("fullDocument"); v.Type != bson.TypeNull {
 		t.Errorf("updateLookup after delete: fullDocument = %s, want null", v)
 	}
@@ -200,7 +204,7 @@ func TestUpdateLookupAndPrePostImages(t *testing.T) {
 		t.Errorf("updateLookup event fields (-want +got):\n%s", diff)
 	}
 
-	evs = nextEvents(t, ctx, images, 3)
+	evs = nextEvents(ctx, t, images, 3)
 	if got := evs[1].Lookup("fullDocument", "v").Int32(); got != 2 {
 		t.Errorf("post-image v = %d, want 2", got)
 	}
@@ -214,7 +218,7 @@ func TestUpdateLookupAndPrePostImages(t *testing.T) {
 		t.Errorf("fullDocumentBeforeChange is not the last field: %v", last)
 	}
 
-	evs = nextEvents(t, ctx, whenAvail, 3)
+	evs = nextEvents(ctx, t, whenAvail, 3)
 	if v := evs[1].Lookup("fullDocument"); v.Type != bson.TypeNull {
 		t.Errorf("whenAvailable without images: fullDocument = %s, want null", v)
 	}
@@ -260,14 +264,14 @@ func TestMatchStageAfterChangeStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close(ctx)
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 1}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 1}})
 	if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "x", Value: 1}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"insert", "delete"}, opTypes(nextEvents(t, ctx, cs, 2))); diff != "" {
+	if diff := cmp.Diff([]string{"insert", "delete"}, opTypes(nextEvents(ctx, t, cs, 2))); diff != "" {
 		t.Errorf("filtered events (-want +got):\n%s", diff)
 	}
 }
@@ -281,7 +285,7 @@ func TestTransactionEventsCarryLsidAndTxnNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close(ctx)
-	mustInsert(t, ctx, db.Collection("accounts"), bson.D{{Key: "_id", Value: "a"}, {Key: "bal", Value: 100}})
+	mustInsert(ctx, t, db.Collection("accounts"), bson.D{{Key: "_id", Value: "a"}, {Key: "bal", Value: 100}})
 
 	sess, err := client.StartSession()
 	if err != nil {
@@ -319,9 +323,9 @@ func TestTransactionEventsCarryLsidAndTxnNumber(t *testing.T) {
 	if err := sess.AbortTransaction(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mustInsert(t, ctx, db.Collection("accounts"), bson.D{{Key: "_id", Value: "after"}})
+	mustInsert(ctx, t, db.Collection("accounts"), bson.D{{Key: "_id", Value: "after"}})
 
-	evs := nextEvents(t, ctx, cs, 4)
+	evs := nextEvents(ctx, t, cs, 4)
 	if diff := cmp.Diff([]string{"insert", "update", "insert", "insert"}, opTypes(evs)); diff != "" {
 		t.Fatalf("events (-want +got):\n%s", diff)
 	}
@@ -363,7 +367,7 @@ func TestTransactionWriteConflict(t *testing.T) {
 	_, client := startSim(t)
 	ctx := testCtx(t)
 	coll := client.Database("wc").Collection("c")
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 1}, {Key: "v", Value: 0}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 1}, {Key: "v", Value: 0}})
 	sess, err := client.StartSession()
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/wiremessage"
 )
 
 // The server version the simulator presents itself as; every reply shape below is modelled on it.
@@ -35,7 +34,7 @@ func (s *Sim) serveHello(cc *cmdCtx) bool {
 	helloOk := cc.cmd.Lookup("helloOk").Type == bsoncore.TypeBoolean && cc.cmd.Lookup("helloOk").Boolean()
 	awaitMS, awaitable := cc.cmd.Lookup("maxAwaitTimeMS").AsInt64OK()
 	tv, hasTV := cc.cmd.Lookup("topologyVersion").DocumentOK()
-	awaitable = awaitable && hasTV && cc.req.opCode != wiremessage.OpQuery
+	awaitable = awaitable && hasTV && cc.req.opCode != opQuery
 	if awaitable {
 		pid, _ := tv.Lookup("processId").ObjectIDOK()
 		if pid != s.processID {

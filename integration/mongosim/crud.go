@@ -1,6 +1,7 @@
 package mongosim
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -170,7 +171,8 @@ func cmdUpdate(cc *cmdCtx) ([]byte, error) {
 }
 
 func asWriteError(err error) *writeError {
-	if ce, ok := err.(*commandError); ok {
+	var ce *commandError
+	if errors.As(err, &ce) {
 		return &writeError{code: ce.code, msg: ce.msg}
 	}
 	return nil

@@ -42,8 +42,8 @@ func TestHistoryLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 1}})
-	first := nextEvents(t, ctx, cs, 1)[0]
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 1}})
+	first := nextEvents(ctx, t, cs, 1)[0]
 	token := first.Lookup("_id").Document()
 	_ = cs.Close(ctx)
 
@@ -53,7 +53,7 @@ func TestHistoryLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer behind.Close(ctx)
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 2}}, bson.D{{Key: "_id", Value: 3}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 2}}, bson.D{{Key: "_id", Value: 3}})
 	if n := sim.TruncateHistory(sim.ClusterTime()); n != 3 {
 		t.Fatalf("TruncateHistory removed %d events, want 3", n)
 	}
@@ -84,17 +84,17 @@ func TestHistoryLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close(ctx)
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 4}})
-	if id := nextEvents(t, ctx, fresh, 1)[0].Lookup("documentKey", "_id").Int32(); id != 4 {
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 4}})
+	if id := nextEvents(ctx, t, fresh, 1)[0].Lookup("documentKey", "_id").Int32(); id != 4 {
 		t.Errorf("fresh stream event _id = %d", id)
 	}
 }
 
 // collectIDs reads n insert events and returns their documentKey._id values.
-func collectIDs(t *testing.T, ctx context.Context, cs *mongo.ChangeStream, n int) []int32 {
+func collectIDs(ctx context.Context, t *testing.T, cs *mongo.ChangeStream, n int) []int32 {
 	t.Helper()
 	var out []int32
-	for _, ev := range nextEvents(t, ctx, cs, n) {
+	for _, ev := range nextEvents(ctx, t, cs, n) {
 		out = append(out, ev.Lookup("documentKey", "_id").Int32())
 	}
 	return out
@@ -113,7 +113,7 @@ func TestCursorNotFound(t *testing.T) {
 	ctx := testCtx(t)
 	coll := client.Database("cnf").Collection("c")
 	for i := range 10 {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: int32(i)}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: int32(i)}})
 	}
 	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetBatchSize(2))
 	if err != nil {
@@ -137,21 +137,21 @@ func TestCursorNotFound(t *testing.T) {
 	}
 	defer cs.Close(ctx)
 	for i := int32(100); i < 103; i++ {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: i}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: i}})
 	}
-	got := collectIDs(t, ctx, cs, 2)
+	got := collectIDs(ctx, t, cs, 2)
 	sim.KillAllCursors()
 	for i := int32(103); i < 106; i++ {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: i}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: i}})
 	}
-	got = append(got, collectIDs(t, ctx, cs, 4)...)
+	got = append(got, collectIDs(ctx, t, cs, 4)...)
 	if diff := cmp.Diff(seq(100, 105), got); diff != "" {
 		t.Errorf("events across CursorNotFound (-want +got):\n%s", diff)
 	}
 	// The same through an injected error, as failCommand would return it.
 	sim.FailCommand(FailPoint{Commands: []string{"getMore"}, ErrorCode: 43})
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: int32(106)}})
-	if diff := cmp.Diff([]int32{106}, collectIDs(t, ctx, cs, 1)); diff != "" {
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: int32(106)}})
+	if diff := cmp.Diff([]int32{106}, collectIDs(ctx, t, cs, 1)); diff != "" {
 		t.Errorf("event after injected CursorNotFound (-want +got):\n%s", diff)
 	}
 }
@@ -169,23 +169,23 @@ func TestDroppedConnectionResume(t *testing.T) {
 	}
 	defer cs.Close(ctx)
 	for i := int32(1); i <= 3; i++ {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: i}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: i}})
 	}
-	got := collectIDs(t, ctx, cs, 3)
+	got := collectIDs(ctx, t, cs, 3)
 
 	sim.FailCommand(FailPoint{Commands: []string{"getMore"}, CloseConnection: true, AfterExecute: true})
 	for i := int32(4); i <= 6; i++ {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: i}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: i}})
 	}
-	got = append(got, collectIDs(t, ctx, cs, 3)...)
+	got = append(got, collectIDs(ctx, t, cs, 3)...)
 
 	// Drop the connection in the middle of a getMore that is waiting for events (failCommand's
 	// blockConnection + closeConnection); the events written meanwhile reach the resumed stream.
 	sim.FailCommand(FailPoint{Commands: []string{"getMore"}, BlockFor: 300 * time.Millisecond, CloseConnection: true})
 	for i := int32(7); i <= 9; i++ {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: i}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: i}})
 	}
-	got = append(got, collectIDs(t, ctx, cs, 3)...)
+	got = append(got, collectIDs(ctx, t, cs, 3)...)
 	if err := cs.Err(); err != nil {
 		t.Fatalf("stream error: %v", err)
 	}
@@ -195,7 +195,9 @@ func TestDroppedConnectionResume(t *testing.T) {
 }
 
 func TestRetryableWriteAfterLostReply(t *testing.T) {
-	sim, client := startSim(t)
+	// The pool is cleared by the lost reply; when the monitor's recheck lands between two checks the
+	// driver waits one heartbeat before selecting the server again, so keep the heartbeat short.
+	sim, client := startSim(t, func(co *options.ClientOptions) { co.SetHeartbeatInterval(500 * time.Millisecond) })
 	ctx := testCtx(t)
 	coll := client.Database("retry").Collection("c")
 	sim.FailCommand(FailPoint{Commands: []string{"insert"}, CloseConnection: true, AfterExecute: true})
@@ -218,7 +220,7 @@ func TestInvalidate(t *testing.T) {
 	ctx := testCtx(t)
 	db := client.Database("inv")
 	coll := db.Collection("c")
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 0}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 0}})
 
 	collStream, err := coll.Watch(ctx, mongo.Pipeline{})
 	if err != nil {
@@ -228,11 +230,11 @@ func TestInvalidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 1}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 1}})
 	if err := coll.Drop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs := nextEvents(t, ctx, collStream, 3)
+	evs := nextEvents(ctx, t, collStream, 3)
 	if diff := cmp.Diff([]string{"insert", "drop", "invalidate"}, opTypes(evs)); diff != "" {
 		t.Fatalf("collection stream (-want +got):\n%s", diff)
 	}
@@ -253,8 +255,8 @@ func TestInvalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer after.Close(ctx)
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 2}})
-	if ev := nextEvents(t, ctx, after, 1)[0]; ev.Lookup("documentKey", "_id").Int32() != 2 {
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 2}})
+	if ev := nextEvents(ctx, t, after, 1)[0]; ev.Lookup("documentKey", "_id").Int32() != 2 {
 		t.Errorf("startAfter invalidate: first event %s", ev)
 	}
 
@@ -266,7 +268,7 @@ func TestInvalidate(t *testing.T) {
 	if err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "renameCollection", Value: "inv.c"}, {Key: "to", Value: "inv.d"}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	evs = nextEvents(t, ctx, renamed, 2)
+	evs = nextEvents(ctx, t, renamed, 2)
 	if diff := cmp.Diff([]string{"rename", "invalidate"}, opTypes(evs)); diff != "" {
 		t.Fatalf("rename stream (-want +got):\n%s", diff)
 	}
@@ -279,7 +281,7 @@ func TestInvalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The database stream also sees the insert into the re-created collection and the rename.
-	evs = nextEvents(t, ctx, dbStream, 7)
+	evs = nextEvents(ctx, t, dbStream, 7)
 	want := []string{"insert", "drop", "insert", "rename", "drop", "dropDatabase", "invalidate"}
 	if diff := cmp.Diff(want, opTypes(evs)); diff != "" {
 		t.Errorf("database stream (-want +got):\n%s", diff)
@@ -380,7 +382,7 @@ func TestDropAllConnections(t *testing.T) {
 	sim, client := startSim(t)
 	ctx := testCtx(t)
 	coll := client.Database("restart").Collection("c")
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 1}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 1}})
 	sim.DropConnections()
 	deadline := time.Now().Add(10 * time.Second)
 	var err error

@@ -43,7 +43,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // nextEvents reads n events from a change stream, failing the test on error or timeout.
-func nextEvents(t *testing.T, ctx context.Context, cs *mongo.ChangeStream, n int) []bson.Raw {
+func nextEvents(ctx context.Context, t *testing.T, cs *mongo.ChangeStream, n int) []bson.Raw {
 	t.Helper()
 	var out []bson.Raw
 	for len(out) < n {
@@ -72,7 +72,7 @@ func keys(doc bson.Raw) []string {
 	return out
 }
 
-func mustInsert(t *testing.T, ctx context.Context, coll *mongo.Collection, docs ...any) {
+func mustInsert(ctx context.Context, t *testing.T, coll *mongo.Collection, docs ...any) {
 	t.Helper()
 	if _, err := coll.InsertMany(ctx, docs); err != nil {
 		t.Fatalf("insert into %s: %v", coll.Name(), err)

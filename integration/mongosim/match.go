@@ -169,7 +169,7 @@ func compileOperator(op string, operand bsoncore.Value) (fieldTest, error) {
 		return fieldTest{onValue: equalsFn(operand), onMissing: isNullish(operand), negate: true}, nil
 	case "$gt", "$gte", "$lt", "$lte":
 		return fieldTest{onValue: func(v bsoncore.Value) bool {
-			if !comparable(v, operand) {
+			if !bracketComparable(v, operand) {
 				return false
 			}
 			c := compareValues(v, operand)
@@ -216,9 +216,9 @@ func compileOperator(op string, operand bsoncore.Value) (fieldTest, error) {
 	return fieldTest{}, badValue("unknown operator: %s", op)
 }
 
-// comparable implements the server's type bracketing for range operators: values of different
+// bracketComparable implements the server's type bracketing for range operators: values of different
 // canonical types never compare, except against MinKey and MaxKey.
-func comparable(v, operand bsoncore.Value) bool {
+func bracketComparable(v, operand bsoncore.Value) bool {
 	if operand.Type == bsoncore.TypeMinKey || operand.Type == bsoncore.TypeMaxKey {
 		return true
 	}

@@ -203,7 +203,7 @@ func (s *Sim) handle(c *simConn, req *request) bool {
 	name := commandName(req.command)
 	cc := &cmdCtx{s: s, conn: c, ctx: c.ctx, req: req, cmd: req.command, name: name}
 	cc.db, _ = req.command.Lookup("$db").StringValueOK()
-	if req.opCode == wiremessage.OpQuery {
+	if req.opCode == opQuery {
 		cc.db, _, _ = strings.Cut(req.collection, ".")
 	}
 
@@ -297,7 +297,7 @@ func appendClusterTime(dst []byte, ts uint64) []byte {
 func (s *Sim) writeReply(cc *cmdCtx, doc bsoncore.Document, moreToCome bool) bool {
 	var wm []byte
 	reqID := wiremessage.NextRequestID()
-	if cc.req.opCode == wiremessage.OpQuery {
+	if cc.req.opCode == opQuery {
 		wm = appendOpReply(nil, reqID, cc.req.requestID, doc)
 	} else {
 		wm = appendOpMsgReply(nil, reqID, cc.req.requestID, moreToCome, doc)
@@ -337,7 +337,7 @@ type cmdCtx struct {
 type handlerFunc func(cc *cmdCtx) ([]byte, error)
 
 func (s *Sim) execute(cc *cmdCtx) ([]byte, error) {
-	if cc.req.opCode == wiremessage.OpQuery {
+	if cc.req.opCode == opQuery {
 		// Servers since 6.0 accept OP_QUERY only for the handshake.
 		return nil, errorf(codeCommandNotFound, "Unsupported OP_QUERY command: %s. The client driver may require an upgrade.", cc.name)
 	}

@@ -144,7 +144,7 @@ func TestCRUDRoundTripsEveryBSONType(t *testing.T) {
 			t.Errorf("document %v changed in the store:\n got %s\nwant %s", id, got, raws[i])
 		}
 	}
-	events := nextEvents(t, ctx, cs, len(ids))
+	events := nextEvents(ctx, t, cs, len(ids))
 	for i, ev := range events {
 		full := ev.Lookup("fullDocument").Document()
 		if !bytes.Equal(full, raws[i]) {
@@ -213,7 +213,7 @@ func TestSortedIDRangeScansInBatches(t *testing.T) {
 		shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
 	}
 	for _, id := range shuffled {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: id}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: id}})
 	}
 	wantOrder := func(want []any) []string {
 		var out []string
@@ -284,7 +284,7 @@ func TestCountLimitAndDeletes(t *testing.T) {
 	ctx := testCtx(t)
 	coll := client.Database("crud").Collection("c")
 	for i := range 10 {
-		mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: int32(i)}, {Key: "even", Value: i%2 == 0}})
+		mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: int32(i)}, {Key: "even", Value: i%2 == 0}})
 	}
 	n, err := coll.CountDocuments(ctx, bson.D{{Key: "even", Value: true}})
 	if err != nil || n != 5 {
@@ -330,7 +330,7 @@ func TestOrderedBulkWriteStopsAtFirstError(t *testing.T) {
 	_, client := startSim(t)
 	ctx := testCtx(t)
 	coll := client.Database("bulk").Collection("c")
-	mustInsert(t, ctx, coll, bson.D{{Key: "_id", Value: 2}})
+	mustInsert(ctx, t, coll, bson.D{{Key: "_id", Value: 2}})
 	models := []mongo.WriteModel{
 		mongo.NewInsertOneModel().SetDocument(bson.D{{Key: "_id", Value: 1}}),
 		mongo.NewInsertOneModel().SetDocument(bson.D{{Key: "_id", Value: 2}}),

@@ -242,7 +242,9 @@ func cmdCommitTransaction(cc *cmdCtx) ([]byte, error) {
 		}
 	}
 	t.state = txnCommitted
-	if events := append(created, t.events...); len(events) > 0 {
+	events := make([]*changeEvent, 0, len(created)+len(t.events))
+	events = append(append(events, created...), t.events...)
+	if len(events) > 0 {
 		t.commitTS = s.appendTransaction(events, oplogLsid(sess.lsid), t.number)
 	} else {
 		t.commitTS = s.clock.last

@@ -57,7 +57,7 @@ func parseMessage(msg []byte) (*request, error) {
 	switch opcode {
 	case wiremessage.OpMsg:
 		return req, parseOpMsg(req, rem)
-	case wiremessage.OpQuery:
+	case opQuery:
 		return req, parseOpQuery(req, rem)
 	default:
 		return nil, fmt.Errorf("wire: unsupported opcode %s", opcode)
@@ -134,6 +134,9 @@ func parseOpMsg(req *request, rem []byte) error {
 	return nil
 }
 
+// parseOpQuery reads the legacy OP_QUERY the driver still uses for its first handshake.
+//
+//nolint:staticcheck // OP_QUERY is deprecated for commands but drivers open connections with it.
 func parseOpQuery(req *request, rem []byte) error {
 	_, rem, ok := wiremessage.ReadQueryFlags(rem)
 	if !ok {
@@ -203,3 +206,6 @@ var smallKeys = func() [256]string {
 	}
 	return k
 }()
+
+// opQuery is OP_QUERY (2004): deprecated for commands, still what drivers send for the first hello.
+const opQuery wiremessage.OpCode = 2004
