@@ -15,7 +15,7 @@ GOLANGCI_LINT := $(GOBIN)/golangci-lint
 # subprocesses) without it, to keep `make test` well under 15 minutes.
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/integration\(/\|$$\)')
 
-.PHONY: build test unit integration lint bench demo mongosim deps clean
+.PHONY: build test unit integration lint bench demo mongosim ferretdb deps clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/siphon ./cmd/siphon
@@ -23,16 +23,16 @@ build:
 deps:
 	bash .ci/deps
 
-test: deps
+test: deps ferretdb
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $(UNIT_PKGS)
-	$(GO) test -count=1 -timeout 12m ./integration/...
+	FERRETDB_BIN=$(FERRETDB_BIN) $(GO) test -count=1 -timeout 12m ./integration/...
 
 unit:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
-integration: deps
-	$(GO) test -count=1 -timeout 12m ./integration/...
+integration: deps ferretdb
+	FERRETDB_BIN=$(FERRETDB_BIN) $(GO) test -count=1 -timeout 12m ./integration/...
 
 lint:
 	@unformatted=$$(gofmt -l .); \
@@ -57,6 +57,12 @@ demo: deps
 # A simulated MongoDB replica set (rs0) on a free loopback port; prints its URI.
 mongosim:
 	$(GO) run ./integration/mongosim/cmd/mongosim
+
+# Embedded FerretDB (SQLite backend), a real MongoDB-compatible server for
+# the MongoDB tests; a nested module keeps its dependencies out of siphon's.
+FERRETDB_BIN := $(CURDIR)/bin/ferretdb-embedded
+ferretdb:
+	cd integration/ferretdb && $(GO) build -o $(FERRETDB_BIN) ./cmd/ferretdb-embedded
 
 clean:
 	rm -rf bin

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -73,14 +74,16 @@ func (b *Batcher) Wait() time.Duration {
 }
 
 // Flush hands the batch over. midTx says it ends inside a transaction:
-// its last event then stays behind for the next batch.
+// its last event then stays behind for the next batch — unless that event
+// already ends a unit (the transaction in progress has no event in the
+// batch yet): carrying it would separate it from the position it ends at.
 func (b *Batcher) Flush(ctx context.Context, midTx bool) error {
 	bt := b.batch
 	if bt == nil {
 		return nil
 	}
 	var carry *Event
-	if midTx && len(bt.Events) > 0 {
+	if n := len(bt.Events); midTx && n > 0 && !bt.Events[n-1].TxEnd {
 		last := bt.Events[len(bt.Events)-1]
 		carry = &last
 		bt.Events = bt.Events[:len(bt.Events)-1]
@@ -102,3 +105,39 @@ func (b *Batcher) Flush(ctx context.Context, midTx bool) error {
 	}
 	return nil
 }
+
+// Offer hands the batch over, like Flush at a transaction boundary, when
+// the pipeline can take it without waiting. When the pipeline is full (its
+// sinks are behind) the batch stays to grow: under backpressure the source
+// sends fewer, larger batches instead of queueing many small ones, each of
+// which would cost a sink a commit. The batch is still bounded: once it is
+// Full or has waited MaxWait, Offer hands it over, waiting for room.
+// Sources call Offer where the stream is idle at a transaction boundary,
+// and Flush where everything must be handed over (on stop).
+func (b *Batcher) Offer(ctx context.Context) error {
+	bt := b.batch
+	if bt == nil {
+		return nil
+	}
+	if b.Full() || time.Since(b.started) >= b.maxWait || (len(bt.Events) == 0 && bt.Position == nil) {
+		return b.Flush(ctx, false)
+	}
+	err := b.emit(context.WithValue(ctx, offerKey{}, true), bt)
+	if errors.Is(err, errNoRoom) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b.batch = nil
+	return nil
+}
+
+// offerKey marks the context of an emit that must not wait for room: the
+// pipeline then answers errNoRoom rather than block, and keeps nothing of
+// the batch. An EmitFunc that ignores the mark simply waits.
+type offerKey struct{}
+
+var errNoRoom = errors.New("pipeline: no room for the batch now")
+
+func isOffer(ctx context.Context) bool { return ctx.Value(offerKey{}) != nil }

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -57,5 +59,124 @@ func TestBatcherPositionOnlyBatch(t *testing.T) {
 	}
 	if len(got) != 1 || len(got[0].Events) != 0 || string(got[0].Position) != `{"p":2}` {
 		t.Fatalf("position-only batch: %+v", got)
+	}
+}
+
+// A flush in the middle of a transaction that has no event yet (e.g. one
+// of a table the source filters out) must not hold back the event that
+// ended the transaction before: it belongs with the batch's position.
+func TestBatcherMidTxFlushKeepsACompletedTransaction(t *testing.T) {
+	var got []*Batch
+	b := NewBatcher(func(_ context.Context, bt *Batch) error { got = append(got, bt); return nil }, 10, 1<<20, time.Second)
+	ctx := context.Background()
+	b.Add(Event{Op: OpCreate, After: Row{Int(1)}})
+	b.Add(Event{Op: OpCreate, After: Row{Int(2)}})
+	b.Boundary(Position(`{"p":1}`))
+	// The next transaction began; none of its events reached the batch.
+	if err := b.Flush(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Events) != 2 || !got[0].Events[1].TxEnd || string(got[0].Position) != `{"p":1}` {
+		t.Fatalf("batches: %+v", got)
+	}
+	if b.Pending() {
+		t.Fatal("an event stayed behind")
+	}
+}
+
+func TestBatcherOffer(t *testing.T) {
+	type step struct {
+		add     int  // add a one-event transaction with this value, then Offer
+		room    bool // whether the pipeline has room at this Offer
+		wantOut int  // batches handed over so far
+	}
+	tests := []struct {
+		name      string
+		maxEvents int
+		maxWait   time.Duration
+		steps     []step
+		wantWait  []bool // per batch handed over: whether emit could wait
+		wantVals  [][]int
+	}{
+		{
+			name: "room: each transaction handed over", maxEvents: 10, maxWait: time.Hour,
+			steps:    []step{{1, true, 1}, {2, true, 2}},
+			wantWait: []bool{false, false}, wantVals: [][]int{{1}, {2}},
+		},
+		{
+			name: "no room: the batch grows until there is", maxEvents: 10, maxWait: time.Hour,
+			steps:    []step{{1, false, 0}, {2, false, 0}, {3, true, 1}, {4, true, 2}},
+			wantWait: []bool{false, false}, wantVals: [][]int{{1, 2, 3}, {4}},
+		},
+		{
+			name: "no room but full: handed over, waiting for room", maxEvents: 2, maxWait: time.Hour,
+			steps:    []step{{1, false, 0}, {2, false, 1}, {3, false, 1}},
+			wantWait: []bool{true}, wantVals: [][]int{{1, 2}},
+		},
+		{
+			name: "no room but waited max_wait: handed over, waiting for room", maxEvents: 10, maxWait: 0,
+			steps:    []step{{1, false, 1}},
+			wantWait: []bool{true}, wantVals: [][]int{{1}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []*Batch
+			var waited []bool
+			room := false
+			emit := func(ctx context.Context, bt *Batch) error {
+				if isOffer(ctx) && !room {
+					return errNoRoom
+				}
+				got = append(got, bt)
+				waited = append(waited, !isOffer(ctx))
+				return nil
+			}
+			b := NewBatcher(emit, tt.maxEvents, 1<<20, tt.maxWait)
+			for i, s := range tt.steps {
+				b.Add(Event{Op: OpCreate, After: Row{Int(int64(s.add))}})
+				b.Boundary(Position(strconv.Itoa(s.add)))
+				room = s.room
+				if err := b.Offer(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != s.wantOut {
+					t.Fatalf("step %d: %d batches handed over, want %d", i, len(got), s.wantOut)
+				}
+			}
+			if len(got) != len(tt.wantVals) {
+				t.Fatalf("%d batches, want %d", len(got), len(tt.wantVals))
+			}
+			for i, bt := range got {
+				if waited[i] != tt.wantWait[i] {
+					t.Errorf("batch %d: emit could wait %v, want %v", i, waited[i], tt.wantWait[i])
+				}
+				vals := tt.wantVals[i]
+				if len(bt.Events) != len(vals) {
+					t.Fatalf("batch %d: %d events, want %v", i, len(bt.Events), vals)
+				}
+				for j, e := range bt.Events {
+					if e.After[0].AsInt() != int64(vals[j]) || !e.TxEnd {
+						t.Fatalf("batch %d event %d: %d TxEnd %v, want %d", i, j, e.After[0].AsInt(), e.TxEnd, vals[j])
+					}
+				}
+				if want := strconv.Itoa(vals[len(vals)-1]); string(bt.Position) != want {
+					t.Errorf("batch %d: position %s, want %s", i, bt.Position, want)
+				}
+			}
+		})
+	}
+}
+
+func TestBatcherOfferFailure(t *testing.T) {
+	boom := errors.New("boom")
+	b := NewBatcher(func(context.Context, *Batch) error { return boom }, 10, 1<<20, time.Hour)
+	if err := b.Offer(context.Background()); err != nil {
+		t.Fatalf("Offer with nothing pending: %v", err)
+	}
+	b.Add(Event{Op: OpCreate, After: Row{Int(1)}})
+	b.Boundary(Position("1"))
+	if err := b.Offer(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("Offer = %v, want the emit failure", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 )
@@ -37,7 +38,8 @@ type CheckpointListener interface {
 type Sink interface {
 	// Write applies the batch durably: when it returns nil the batch
 	// survives a crash of siphon and of the target. Batches arrive one at a
-	// time, in order.
+	// time, in order; one Write may carry several emitted batches merged
+	// (see coalesce), each ending at a source-transaction boundary.
 	Write(ctx context.Context, b *Batch) error
 	// Close releases the sink's resources.
 	Close() error
@@ -53,10 +55,14 @@ type OffsetStore interface {
 type Limits struct {
 	MaxBatches int // batches emitted and not yet acknowledged by every sink
 	MaxBytes   int // their estimated bytes
+	// MergeEvents and MergeBytes bound one sink Write made of several
+	// queued batches (see coalesce); a batch alone may exceed them.
+	MergeEvents int
+	MergeBytes  int
 }
 
 // DefaultLimits suit a small machine.
-var DefaultLimits = Limits{MaxBatches: 16, MaxBytes: 64 << 20}
+var DefaultLimits = Limits{MaxBatches: 16, MaxBytes: 64 << 20, MergeEvents: 2048, MergeBytes: 4 << 20}
 
 // Pipeline runs one source into its sinks and checkpoints what every sink
 // has durably applied.
@@ -88,6 +94,12 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 	if limits.MaxBytes <= 0 {
 		limits.MaxBytes = DefaultLimits.MaxBytes
 	}
+	if limits.MergeEvents <= 0 {
+		limits.MergeEvents = DefaultLimits.MergeEvents
+	}
+	if limits.MergeBytes <= 0 {
+		limits.MergeBytes = DefaultLimits.MergeBytes
+	}
 	log := p.Log
 	if log == nil {
 		log = slog.Default()
@@ -107,6 +119,10 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 		ckpt.listener = l
 	}
 
+	var dbg *os.File
+	if f := os.Getenv("SIPHON_MERGE_DEBUG"); f != "" {
+		dbg, _ = os.Create(f)
+	}
 	queues := make([]chan *Batch, len(p.Sinks))
 	var sinksWG sync.WaitGroup
 	for i, s := range p.Sinks {
@@ -114,19 +130,37 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 		sinksWG.Add(1)
 		go func(i int, s Sink, q <-chan *Batch) {
 			defer sinksWG.Done()
-			for b := range q {
+			var held *Batch // taken from q but not merged: the next Write starts with it
+			for {
+				b := held
+				held = nil
+				if b == nil {
+					var ok bool
+					if b, ok = <-q; !ok {
+						return
+					}
+				}
 				if ctx.Err() != nil {
 					continue // draining after a failure: never acknowledge
 				}
-				if err := s.Write(ctx, b); err != nil {
+				run, w, next := coalesce(b, q, limits)
+				held = next
+				dbgStart := time.Now()
+				err := s.Write(ctx, w)
+				if dbg != nil {
+					fmt.Fprintf(dbg, "%d write run=%d events=%d dur=%s queued=%d flowb=%d\n", time.Now().UnixMicro(), len(run), len(w.Events), time.Since(dbgStart), len(q), flow.batches)
+				}
+				if err != nil {
 					cancel(fmt.Errorf("sink %d: %w", i, err))
 					continue
 				}
-				for _, done := range track.ack(b) {
-					stats.addApplied(done)
-					flow.release(done.Bytes)
-					if done.Position != nil {
-						ckpt.offer(done.Position)
+				for _, b := range run {
+					for _, done := range track.ack(b) {
+						stats.addApplied(done)
+						flow.release(done.Bytes)
+						if done.Position != nil {
+							ckpt.offer(done.Position)
+						}
 					}
 				}
 			}
@@ -144,7 +178,14 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 
 	var seq uint64
 	emit := func(ectx context.Context, b *Batch) error {
-		if err := flow.acquire(ectx, ctx, b.Bytes); err != nil {
+		if isOffer(ectx) {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			if !flow.tryAcquire(b.Bytes) {
+				return errNoRoom
+			}
+		} else if err := flow.acquire(ectx, ctx, b.Bytes); err != nil {
 			if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
 				return c
 			}
@@ -190,6 +231,62 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 	return nil
 }
 
+// coalesce takes from q, without waiting, the batches queued behind first
+// that can share its sink Write, and returns them (first included) with
+// the batch to write. When the sink falls behind, its queue fills with
+// small batches (the source hands one over whenever its stream is idle);
+// one target commit for all of them keeps lag from growing with the queue.
+//
+// A batch joins only when the batches before it end at a source-transaction
+// boundary and it does too (its position is after its last event), and
+// while the total stays within MergeEvents and MergeBytes: the merged batch
+// is one the source could have emitted itself — events in order, TxEnd
+// marks kept, its position that of its last batch. The batch taken from q
+// that does not fit is returned as next, for the following Write. The
+// batches are acknowledged one by one, in order, once the Write succeeds.
+func coalesce(first *Batch, q <-chan *Batch, l Limits) (run []*Batch, w, next *Batch) {
+	run = []*Batch{first}
+	if !endsAtBoundary(first) {
+		return run, first, nil
+	}
+	events, bytes := len(first.Events), first.Bytes
+	for {
+		var b *Batch
+		select {
+		case b = <-q:
+		default:
+		}
+		if b == nil {
+			break
+		}
+		if !endsAtBoundary(b) || events+len(b.Events) > l.MergeEvents || bytes+b.Bytes > l.MergeBytes {
+			next = b
+			break
+		}
+		run = append(run, b)
+		events += len(b.Events)
+		bytes += b.Bytes
+	}
+	if len(run) == 1 {
+		return run, first, next
+	}
+	w = &Batch{Events: make([]Event, 0, events), Bytes: bytes, Position: run[len(run)-1].Position}
+	for _, b := range run {
+		w.Events = append(w.Events, b.Events...)
+	}
+	return run, w, next
+}
+
+// endsAtBoundary reports whether b ends at a source-transaction boundary:
+// it has a position and nothing after the event that ends there.
+func endsAtBoundary(b *Batch) bool {
+	if b.Position == nil {
+		return false
+	}
+	n := len(b.Events)
+	return n == 0 || b.Events[n-1].TxEnd
+}
+
 // flow admits batches while fewer than MaxBatches and MaxBytes are in
 // flight. A single batch larger than MaxBytes is admitted alone.
 type flow struct {
@@ -205,14 +302,11 @@ func newFlow(l Limits) *flow { return &flow{limits: l, cond: make(chan struct{})
 func (f *flow) acquire(ctx, pctx context.Context, n int) error {
 	for {
 		f.mu.Lock()
-		if f.batches == 0 || (f.batches < f.limits.MaxBatches && f.bytes+n <= f.limits.MaxBytes) {
-			f.batches++
-			f.bytes += n
-			f.mu.Unlock()
-			return nil
-		}
 		wait := f.cond
 		f.mu.Unlock()
+		if f.tryAcquire(n) {
+			return nil
+		}
 		select {
 		case <-wait:
 		case <-ctx.Done():
@@ -221,6 +315,18 @@ func (f *flow) acquire(ctx, pctx context.Context, n int) error {
 			return pctx.Err()
 		}
 	}
+}
+
+// tryAcquire admits like acquire when that needs no waiting.
+func (f *flow) tryAcquire(n int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.batches == 0 || (f.batches < f.limits.MaxBatches && f.bytes+n <= f.limits.MaxBytes) {
+		f.batches++
+		f.bytes += n
+		return true
+	}
+	return false
 }
 
 func (f *flow) release(n int) {

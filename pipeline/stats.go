@@ -12,6 +12,7 @@ type Stats struct {
 	appliedEvents  atomic.Int64
 	checkpoints    atomic.Int64
 	checkpointNs   atomic.Int64
+	deadLettered   atomic.Int64
 }
 
 func (s *Stats) addEmitted(b *Batch) {
@@ -34,3 +35,10 @@ func (s *Stats) Applied() int64 { return s.appliedEvents.Load() }
 
 // Checkpoints returns the number of positions stored.
 func (s *Stats) Checkpoints() int64 { return s.checkpoints.Load() }
+
+// AddDeadLettered counts events a sink set aside in its dead-letter file
+// instead of applying them.
+func (s *Stats) AddDeadLettered(n int64) { s.deadLettered.Add(n) }
+
+// DeadLettered returns the number of events sinks set aside.
+func (s *Stats) DeadLettered() int64 { return s.deadLettered.Load() }

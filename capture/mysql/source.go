@@ -424,13 +424,14 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 		case ev = <-events:
 		default:
 			// Nothing is waiting: hand over what we have when it ends at a
-			// transaction boundary, then block.
+			// transaction boundary (while the pipeline is full, it may grow
+			// up to batch.max_wait), then block.
 			if !st.inTx {
-				if err := st.flush(ctx, false); err != nil {
-					return err
-				}
 				if stopping {
-					return nil
+					return st.flush(ctx, false)
+				}
+				if err := st.out.Offer(ctx); err != nil {
+					return err
 				}
 			}
 			var wait <-chan time.Time

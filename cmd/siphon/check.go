@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/siphoncdc/siphon/capture/mongodb"
 	"github.com/siphoncdc/siphon/capture/mysql"
+	"github.com/siphoncdc/siphon/capture/postgres"
 	"github.com/siphoncdc/siphon/checkpoint"
+	"github.com/siphoncdc/siphon/pipeline/config"
 	"github.com/spf13/cobra"
 )
 
@@ -31,37 +35,44 @@ func newCheckCommand() *cobra.Command {
 				defer store.Close()
 			}
 			type report struct {
-				Pipeline string              `json:"pipeline"`
-				Checks   []mysql.CheckResult `json:"checks"`
+				Pipeline string        `json:"pipeline"`
+				Checks   []checkResult `json:"checks"`
 			}
 			var reports []report
 			failed := 0
 			for _, p := range cfg.Pipelines {
-				cc := mysql.CheckConfig{ServerID: p.Source.ServerID, Filter: p.Source.Filter}
-				var results []mysql.CheckResult
-				ep, err := mysql.ParseURL(p.Source.URL)
-				if err != nil {
-					results = append(results, mysql.CheckResult{Name: "url", Status: mysql.CheckFail, Detail: err.Error()})
-				} else {
-					cc.Endpoint = ep
-					switch {
-					case store != nil:
-						if off, ok, err := store.Pipeline(p.Name).LoadOffset(); err != nil {
-							cc.StoredNote = "cannot read the stored position: " + err.Error()
-						} else if ok {
-							cc.Stored = off.Position
-						}
-					case errors.Is(storeErr, checkpoint.ErrLocked):
-						cc.StoredNote = "not checked: siphon is running on this state_dir"
-					case errors.Is(storeErr, checkpoint.ErrNoState):
-						cc.StoredNote = "no state yet: the pipeline starts at the end of the binlog"
-					default:
-						cc.StoredNote = "cannot open the state: " + storeErr.Error()
+				var stored []byte
+				var note string
+				switch {
+				case store != nil:
+					if off, ok, err := store.Pipeline(p.Name).LoadOffset(); err != nil {
+						note = "cannot read the stored position: " + err.Error()
+					} else if ok {
+						stored = off.Position
 					}
-					results = mysql.Check(c.Context(), cc)
+				case errors.Is(storeErr, checkpoint.ErrLocked):
+					note = "not checked: siphon is running on this state_dir"
+				case errors.Is(storeErr, checkpoint.ErrNoState):
+					note = "no state yet: the pipeline starts at the end of the binlog"
+					if p.Source.Type == "postgres" {
+						note = "no state yet: the pipeline starts at the slot's position"
+					}
+					if p.Source.Type == "mongodb" {
+						note = "no state yet: the pipeline starts at the change stream's end"
+					}
+				default:
+					note = "cannot open the state: " + storeErr.Error()
+				}
+				var results []checkResult
+				if p.Source.Type == "mongodb" {
+					results = checkMongo(c.Context(), p, stored, note)
+				} else if p.Source.Type == "postgres" {
+					results = checkPostgres(c.Context(), p, stored, note)
+				} else {
+					results = checkMySQL(c.Context(), p, stored, note)
 				}
 				for _, r := range results {
-					if r.Status == mysql.CheckFail {
+					if r.Status == string(mysql.CheckFail) {
 						failed++
 					}
 				}
@@ -90,11 +101,60 @@ func newCheckCommand() *cobra.Command {
 	return c
 }
 
-func printChecks(w io.Writer, pipeline string, results []mysql.CheckResult) {
+// checkResult is one line of `siphon check`, whatever the source type.
+type checkResult struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+func checkMySQL(ctx context.Context, p config.Pipeline, stored []byte, note string) []checkResult {
+	cc := mysql.CheckConfig{ServerID: p.Source.ServerID, Filter: p.Source.Filter, Stored: stored, StoredNote: note}
+	ep, err := mysql.ParseURL(p.Source.URL)
+	if err != nil {
+		return []checkResult{{Name: "url", Status: string(mysql.CheckFail), Detail: err.Error()}}
+	}
+	cc.Endpoint = ep
+	var out []checkResult
+	for _, r := range mysql.Check(ctx, cc) {
+		out = append(out, checkResult{Name: r.Name, Status: string(r.Status), Detail: r.Detail, Fix: r.Fix})
+	}
+	return out
+}
+
+func checkPostgres(ctx context.Context, p config.Pipeline, stored []byte, note string) []checkResult {
+	cc := postgres.CheckConfig{Slot: p.Source.Slot, Publication: p.Source.Publication, Filter: p.Source.Filter, SignalTable: p.Source.SignalTable,
+		Stored: stored, StoredNote: note}
+	ep, err := postgres.ParseURL(p.Source.URL)
+	if err != nil {
+		return []checkResult{{Name: "url", Status: string(postgres.CheckFail), Detail: err.Error()}}
+	}
+	cc.Endpoint = ep
+	var out []checkResult
+	for _, r := range postgres.Check(ctx, cc) {
+		out = append(out, checkResult{Name: r.Name, Status: string(r.Status), Detail: r.Detail, Fix: r.Fix})
+	}
+	return out
+}
+
+func checkMongo(ctx context.Context, p config.Pipeline, stored []byte, note string) []checkResult {
+	cc := mongodb.CheckConfig{URL: p.Source.URL, Snapshot: p.Source.Snapshot, Stored: stored, StoredNote: note}
+	if p.Source.Filter != nil {
+		cc.Filter = p.Source.Filter
+	}
+	var out []checkResult
+	for _, r := range mongodb.Check(ctx, cc) {
+		out = append(out, checkResult{Name: r.Name, Status: string(r.Status), Detail: r.Detail, Fix: r.Fix})
+	}
+	return out
+}
+
+func printChecks(w io.Writer, pipeline string, results []checkResult) {
 	fmt.Fprintf(w, "pipeline %s:\n", pipeline)
 	for _, r := range results {
 		fmt.Fprintf(w, "  %-4s  %-28s %s\n", r.Status, r.Name, r.Detail)
-		if r.Fix != "" && (r.Status == mysql.CheckFail || r.Status == mysql.CheckWarn) {
+		if r.Fix != "" && (r.Status == string(mysql.CheckFail) || r.Status == string(mysql.CheckWarn)) {
 			fmt.Fprintf(w, "        %-28s fix: %s\n", "", r.Fix)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/siphoncdc/siphon/checkpoint"
+	"github.com/siphoncdc/siphon/pipeline"
 	"github.com/siphoncdc/siphon/pipeline/config"
 	"github.com/spf13/cobra"
 )
@@ -96,6 +97,9 @@ func runPipelines(ctx context.Context, cfg *config.Config, store *checkpoint.Sto
 			return err
 		}
 		built = append(built, b)
+		if err := b.resume(ctx); err != nil {
+			return err
+		}
 	}
 
 	failed := make(chan struct{})
@@ -117,6 +121,14 @@ func runPipelines(ctx context.Context, cfg *config.Config, store *checkpoint.Sto
 		go func() {
 			defer wg.Done()
 			err := b.pipeline.Run(ctx, b.from, pipelineStop)
+			for restartable(ctx, err, pipelineStop) {
+				// A sink lost work it cannot redo from memory: read it
+				// again from the checkpoint.
+				log.Warn("pipeline restarting from its checkpoint", "pipeline", b.pipeline.Name, "reason", err)
+				if err = b.resume(ctx); err == nil {
+					err = b.pipeline.Run(ctx, b.from, pipelineStop)
+				}
+			}
 			if err != nil {
 				errs[i] = err
 				log.Error("pipeline failed", "pipeline", b.pipeline.Name, "error", err)
@@ -133,6 +145,22 @@ func runPipelines(ctx context.Context, cfg *config.Config, store *checkpoint.Sto
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// restartable reports whether a pipeline's failure asks to run it again
+// from its checkpoint, and nothing asked the pipeline to stop.
+func restartable(ctx context.Context, err error, stop <-chan struct{}) bool {
+	if err == nil || !errors.Is(err, pipeline.ErrRestart) || ctx.Err() != nil {
+		return false
+	}
+	select {
+	case <-stop:
+		return false
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Second):
+		return true
+	}
 }
 
 func newLogger(c config.Log) *slog.Logger {

@@ -76,6 +76,17 @@ type mariadbBinaries struct {
 	install string
 }
 
+// Pid is the running server's process id, 0 when it is not running
+// (benchmarks read its CPU time from /proc).
+func (m *MariaDB) Pid() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.server == nil || m.server.cmd.Process == nil {
+		return 0
+	}
+	return m.server.cmd.Process.Pid
+}
+
 // serverProcess is one run of mariadbd; exited closes once it is reaped.
 type serverProcess struct {
 	cmd     *exec.Cmd

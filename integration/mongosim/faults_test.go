@@ -195,9 +195,7 @@ func TestDroppedConnectionResume(t *testing.T) {
 }
 
 func TestRetryableWriteAfterLostReply(t *testing.T) {
-	// The pool is cleared by the lost reply; when the monitor's recheck lands between two checks the
-	// driver waits one heartbeat before selecting the server again, so keep the heartbeat short.
-	sim, client := startSim(t, func(co *options.ClientOptions) { co.SetHeartbeatInterval(500 * time.Millisecond) })
+	sim, client := startSim(t)
 	ctx := testCtx(t)
 	coll := client.Database("retry").Collection("c")
 	sim.FailCommand(FailPoint{Commands: []string{"insert"}, CloseConnection: true, AfterExecute: true})

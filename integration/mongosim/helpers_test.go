@@ -19,7 +19,9 @@ func startSim(t *testing.T, opts ...func(*options.ClientOptions)) (*Sim, *mongo.
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	co := options.Client().ApplyURI(sim.URI()).SetServerSelectionTimeout(10 * time.Second)
+	// After a dropped connection the driver may wait one heartbeat before it selects the server
+	// again (when its recheck lands between two checks): a short heartbeat keeps fault tests quick.
+	co := options.Client().ApplyURI(sim.URI()).SetServerSelectionTimeout(10 * time.Second).SetHeartbeatInterval(500 * time.Millisecond)
 	for _, o := range opts {
 		o(co)
 	}

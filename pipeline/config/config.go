@@ -54,15 +54,44 @@ type Source struct {
 	SignalTable         string
 	TopicPrefix         string
 	PositionMode        string // mysql: auto | gtid | file
-	TombstonesOnDelete  bool
-	Filter              *TableFilter // compiled from Tables and ExcludeTables
+	// Slot and Publication (postgres) default to siphon_<pipeline name>.
+	Slot               string
+	Publication        string
+	EmitTruncates      bool // postgres: op t events
+	EmitMessages       bool // postgres: op m events for logical decoding messages
+	TombstonesOnDelete bool
+	Filter             *TableFilter // compiled from Tables and ExcludeTables
+
+	// FullDocument (mongodb) is update_lookup or pre_post_images.
+	FullDocument string
 }
 
-// Sink says where events go.
+// Sink says where events go. URL may hold a password: never print it.
 type Sink struct {
-	Type    string // "file"
-	Path    string // resolved against the config file's directory; "-" is stdout
-	Schemas bool   // JsonConverter schemas.enable
+	Type    string // "file", "postgres", "mysql"
+	Path    string // file: resolved against the config file's directory; "-" is stdout
+	Schemas bool   // file: JsonConverter schemas.enable
+
+	// Database targets (postgres, mysql).
+	URL      string
+	Schema   string // postgres: where target tables go
+	Database string // mysql: where target tables go
+	// Tables maps a source db.table (schema.table) to a target table
+	// (table, or namespace.table).
+	Tables             map[string]string
+	Consistency        string // transaction | key
+	Workers            int
+	CheckpointTable    string
+	SchemaChanges      string // evolve | strict | ignore
+	Truncate           bool
+	DeadLetter         DeadLetter
+	MaxTransactionRows int // 0: a source transaction is never split
+}
+
+// DeadLetter is where a database sink puts events the target refuses;
+// an empty Path stops the pipeline on such an event instead.
+type DeadLetter struct {
+	Path string
 }
 
 // Batch bounds how the source groups events.
@@ -92,6 +121,12 @@ const (
 	DefaultBufferBatches       = 16
 	DefaultBufferMaxBytes      = 64 << 20
 	DefaultShutdownTimeout     = 30 * time.Second
+	// Database sinks.
+	DefaultSinkConsistency = "transaction"
+	DefaultSinkWorkers     = 4
+	DefaultCheckpointTable = "siphon_checkpoints"
+	DefaultSchemaChanges   = "evolve"
+	DefaultPostgresSchema  = "public"
 )
 
 // Pipeline returns the pipeline called name.
@@ -121,6 +156,9 @@ func (s Source) LogValue() slog.Value {
 	if s.PositionMode != "" {
 		attrs = append(attrs, slog.String("position_mode", s.PositionMode))
 	}
+	if s.Slot != "" {
+		attrs = append(attrs, slog.String("slot", s.Slot), slog.String("publication", s.Publication))
+	}
 	attrs = append(attrs,
 		slog.Any("tables", s.Tables),
 		slog.Any("exclude_tables", s.ExcludeTables),
@@ -143,9 +181,13 @@ func (s Source) MarshalJSON() ([]byte, error) {
 		Snapshot           string   `json:"snapshot"`
 		TopicPrefix        string   `json:"topic_prefix"`
 		PositionMode       string   `json:"position_mode,omitempty"`
+		Slot               string   `json:"slot,omitempty"`
+		Publication        string   `json:"publication,omitempty"`
+		EmitTruncates      bool     `json:"emit_truncates,omitempty"`
+		EmitMessages       bool     `json:"emit_messages,omitempty"`
 		TombstonesOnDelete bool     `json:"tombstones_on_delete"`
 	}{s.Type, RedactURL(s.URL), s.ServerID, s.Tables, s.ExcludeTables, s.Snapshot,
-		s.TopicPrefix, s.PositionMode, s.TombstonesOnDelete})
+		s.TopicPrefix, s.PositionMode, s.Slot, s.Publication, s.EmitTruncates, s.EmitMessages, s.TombstonesOnDelete})
 }
 
 // Problem is one thing wrong with a configuration file.

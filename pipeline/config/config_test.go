@@ -47,7 +47,7 @@ pipelines:
 var ignoreFilter = cmpopts.IgnoreFields(Source{}, "Filter")
 
 func TestParseFullConfig(t *testing.T) {
-	cfg, err := Load("testdata/full.yaml", env(map[string]string{"MYSQL_PASSWORD": "s3cret"}))
+	cfg, err := Load("testdata/full.yaml", env(map[string]string{"MYSQL_PASSWORD": "s3cret", "PG_PASSWORD": "pgs3cret"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +98,45 @@ func TestParseFullConfig(t *testing.T) {
 					TombstonesOnDelete:  true,
 				},
 				Sinks:           []Sink{{Type: "file", Path: "/data/crm.jsonl", Schemas: true}},
+				Batch:           Batch{MaxEvents: 2048, MaxBytes: 4 << 20, MaxWait: 50 * time.Millisecond},
+				Buffer:          Buffer{MaxBatches: 16, MaxBytes: 64 << 20},
+				ShutdownTimeout: 30 * time.Second,
+			},
+			{
+				Name: "orders-pg",
+				Source: Source{
+					Type:                "postgres",
+					URL:                 "postgres://cdc:pgs3cret@pg.example.com:5433/shop?sslmode=require",
+					Tables:              []string{"public.*"},
+					Snapshot:            "initial",
+					SnapshotChunkRows:   8192,
+					SnapshotParallelism: 2,
+					TopicPrefix:         "orders-pg",
+					Slot:                "orders_slot",
+					Publication:         "orders_pub",
+					EmitTruncates:       true,
+					EmitMessages:        true,
+					TombstonesOnDelete:  true,
+				},
+				Sinks:           []Sink{{Type: "file", Path: filepath.Join(dir, "orders.jsonl"), Schemas: true}},
+				Batch:           Batch{MaxEvents: 2048, MaxBytes: 4 << 20, MaxWait: 50 * time.Millisecond},
+				Buffer:          Buffer{MaxBatches: 16, MaxBytes: 64 << 20},
+				ShutdownTimeout: 30 * time.Second,
+			},
+			{
+				Name: "billing-pg",
+				Source: Source{
+					Type:                "postgres",
+					URL:                 "postgresql://cdc@pg.example.com/billing",
+					Snapshot:            "initial",
+					SnapshotChunkRows:   8192,
+					SnapshotParallelism: 2,
+					TopicPrefix:         "billing-pg",
+					Slot:                "siphon_billing_pg",
+					Publication:         "siphon_billing_pg",
+					TombstonesOnDelete:  true,
+				},
+				Sinks:           []Sink{{Type: "file", Path: filepath.Join(dir, "billing.jsonl"), Schemas: true}},
 				Batch:           Batch{MaxEvents: 2048, MaxBytes: 4 << 20, MaxWait: 50 * time.Millisecond},
 				Buffer:          Buffer{MaxBatches: 16, MaxBytes: 64 << 20},
 				ShutdownTimeout: 30 * time.Second,
@@ -408,25 +447,58 @@ func TestParseProblems(t *testing.T) {
 			want: nil,
 		},
 		{
-			name: "source types not in this build and type-specific keys",
+			name: "mysql-only keys on postgres",
 			doc:  "pipelines:\n  - name: a\n    source:\n      type: postgres\n      url: postgres://u@h/db\n      server_id: 5\n      position_mode: auto\n    sinks: [{type: file, path: x}]\n",
 			want: []string{
-				"s.yaml:4: pipelines[0].source.type: source type postgres is not available in this build yet",
 				`s.yaml:6: pipelines[0].source: key "server_id" is not allowed for source type postgres (only for mysql)`,
 				`s.yaml:7: pipelines[0].source: key "position_mode" is not allowed for source type postgres (only for mysql)`,
 			},
 		},
 		{
+			name: "postgres-only keys on mysql",
+			doc:  strings.Replace(minimal, "server_id: 1", "server_id: 1\n      slot: s\n      emit_truncates: true", 1),
+			want: []string{
+				`s.yaml:8: pipelines[0].source: key "slot" is not allowed for source type mysql (only for postgres)`,
+				`s.yaml:9: pipelines[0].source: key "emit_truncates" is not allowed for source type mysql (only for postgres)`,
+			},
+		},
+		{
+			name: "postgres slot, publication and url",
+			doc: "pipelines:\n  - name: a\n    source:\n      type: postgres\n      url: mysql://u@h:0/db?x=1\n      slot: Bad-Slot\n      publication: ''\n      emit_messages: maybe\n    sinks: [{type: file, path: x}]\n" +
+				"  - name: b\n    source: {type: postgres, url: 'postgres://u@h'}\n    sinks: [{type: file, path: y}]\n",
+			want: []string{
+				"s.yaml:5: pipelines[0].source.url: scheme must be postgres or postgresql",
+				"s.yaml:5: pipelines[0].source.url: port must be 1..65535",
+				`s.yaml:5: pipelines[0].source.url: unknown query parameter "x" (allowed: sslmode, sslrootcert, sslcert, sslkey, connect_timeout)`,
+				`s.yaml:6: pipelines[0].source.slot: "Bad-Slot" is not a valid replication slot name: expected 1..63 characters of a-z, 0-9 and _`,
+				"s.yaml:7: pipelines[0].source.publication: must not be empty",
+				`s.yaml:8: pipelines[0].source.emit_messages: "maybe" is not a boolean: expected true or false`,
+				"s.yaml:11: pipelines[1].source.url: database required: postgres://user:password@host:port/database",
+			},
+		},
+		{
+			name: "same postgres slot on one server",
+			doc: "pipelines:\n  - name: a\n    source: {type: postgres, url: 'postgres://u@PG:5432/one', slot: s}\n    sinks: [{type: file, path: x}]\n" +
+				"  - name: b\n    source: {type: postgres, url: 'postgres://u@pg/two', slot: s}\n    sinks: [{type: file, path: y}]\n" +
+				"  - name: c\n    source: {type: postgres, url: 'postgres://u@pg:5433/one', slot: s}\n    sinks: [{type: file, path: z}]\n",
+			want: []string{`s.yaml:6: pipelines[1].source.slot: "s" is already the replication slot of pipelines[0] on the same server: every pipeline needs its own slot`},
+		},
+		{
 			name: "mongodb",
-			doc:  "pipelines:\n  - name: a\n    source: {type: mongodb, url: 'mongodb://h'}\n    sinks: [{type: file, path: x}]\n",
-			want: []string{"s.yaml:3: pipelines[0].source.type: source type mongodb is not available in this build yet"},
+			doc:  "pipelines:\n  - name: a\n    source: {type: mongodb, url: 'http://h', full_document: all, server_id: 1}\n    sinks: [{type: mongodb, url: 'mongodb://h'}]\n",
+			want: []string{
+				"s.yaml:3: pipelines[0].source.url: scheme must be mongodb or mongodb+srv: expected mongodb://host:port/?replicaSet=rs0",
+				`s.yaml:3: pipelines[0].source.full_document: "all" is not one of update_lookup, pre_post_images`,
+				`s.yaml:3: pipelines[0].source: key "server_id" is not allowed for source type mongodb (only for mysql)`,
+				"s.yaml:4: pipelines[0].sinks[0].database: required",
+			},
 		},
 		{
 			name: "unknown types",
 			doc:  "pipelines:\n  - name: a\n    source: {type: oracle, url: 'x', server_id: 1}\n    sinks: [{type: kafka, path: x}]\n",
 			want: []string{
 				`s.yaml:3: pipelines[0].source.type: "oracle" is not one of mysql, postgres, mongodb`,
-				`s.yaml:4: pipelines[0].sinks[0].type: "kafka" is not one of file`,
+				`s.yaml:4: pipelines[0].sinks[0].type: "kafka" is not one of file, postgres, mysql, mongodb`,
 			},
 		},
 		{

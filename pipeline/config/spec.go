@@ -3,8 +3,12 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
+	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,6 +107,15 @@ var pipelineSection = section[Pipeline]{
 		if p.Source.TopicPrefix == "" {
 			p.Source.TopicPrefix = p.Name
 		}
+		if p.Source.Type == "postgres" && p.Name != "" {
+			def := postgresObjectName(p.Name)
+			if p.Source.Slot == "" {
+				p.Source.Slot = def
+			}
+			if p.Source.Publication == "" {
+				p.Source.Publication = def
+			}
+		}
 	},
 }
 
@@ -115,8 +128,8 @@ type sourceType struct {
 
 var sourceTypes = map[string]sourceType{
 	"mysql":    {available: true, checkURL: mysqlURLProblems},
-	"postgres": {},
-	"mongodb":  {},
+	"postgres": {available: true, checkURL: postgresURLProblems},
+	"mongodb":  {available: true, checkURL: mongoURLProblems},
 }
 
 var sourceTypeNames = []string{"mysql", "postgres", "mongodb"}
@@ -208,6 +221,31 @@ var sourceSection = section[Source]{
 				s.PositionMode = m
 			}
 		}},
+		{name: "slot", only: []string{"postgres"}, decode: func(d *decoder, v value, s *Source) {
+			if n, ok := d.postgresName(v, "replication slot"); ok {
+				s.Slot = n
+			}
+		}},
+		{name: "publication", only: []string{"postgres"}, decode: func(d *decoder, v value, s *Source) {
+			if n, ok := d.postgresName(v, "publication"); ok {
+				s.Publication = n
+			}
+		}},
+		{name: "emit_truncates", only: []string{"postgres"}, decode: func(d *decoder, v value, s *Source) {
+			if b, ok := d.boolean(v); ok {
+				s.EmitTruncates = b
+			}
+		}},
+		{name: "emit_messages", only: []string{"postgres"}, decode: func(d *decoder, v value, s *Source) {
+			if b, ok := d.boolean(v); ok {
+				s.EmitMessages = b
+			}
+		}},
+		{name: "full_document", only: []string{"mongodb"}, decode: func(d *decoder, v value, s *Source) {
+			if m, ok := d.enum(v, "update_lookup", "pre_post_images"); ok {
+				s.FullDocument = m
+			}
+		}},
 		{name: "tombstones_on_delete", decode: func(d *decoder, v value, s *Source) {
 			if b, ok := d.boolean(v); ok {
 				s.TombstonesOnDelete = b
@@ -230,6 +268,106 @@ var sourceSection = section[Source]{
 	},
 }
 
+// postgresObjectNamePattern is what siphon accepts as a replication slot
+// or publication name: PostgreSQL's rule for slot names, so that both can
+// be written unquoted in replication commands.
+var postgresObjectNamePattern = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
+
+// postgresObjectName derives the default slot and publication name of a
+// pipeline: siphon_<name>, '-' replaced by '_', at most 63 characters.
+func postgresObjectName(pipeline string) string {
+	n := "siphon_" + strings.ReplaceAll(pipeline, "-", "_")
+	if len(n) > 63 {
+		n = n[:63]
+	}
+	return n
+}
+
+func (d *decoder) postgresName(v value, what string) (string, bool) {
+	s, ok := d.nonEmpty(v)
+	if !ok {
+		return "", false
+	}
+	if !postgresObjectNamePattern.MatchString(s.text) {
+		d.bad(v, "%s is not a valid %s name: expected 1..63 characters of a-z, 0-9 and _", s.show(), what)
+		return "", false
+	}
+	return s.text, true
+}
+
+// postgresURLProblems lists what is wrong with a PostgreSQL URL, in words
+// that quote no part of it.
+func postgresURLProblems(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return []string{describeURLError(err, raw)}
+	}
+	var problems []string
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		if u.Scheme == "" {
+			problems = append(problems, "has no scheme: expected postgres://user:password@host:port/database")
+		} else {
+			problems = append(problems, "scheme must be postgres or postgresql")
+		}
+	}
+	if u.Opaque != "" {
+		return append(problems, "expected postgres://user:password@host:port/database")
+	}
+	if u.Hostname() == "" {
+		problems = append(problems, "host required")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			problems = append(problems, "port must be 1..65535")
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		problems = append(problems, "port must be 1..65535")
+	}
+	if u.User == nil || u.User.Username() == "" {
+		problems = append(problems, "user required")
+	}
+	if db := strings.Trim(u.Path, "/"); db == "" {
+		problems = append(problems, "database required: postgres://user:password@host:port/database")
+	} else if strings.Contains(db, "/") {
+		problems = append(problems, "path must be one database name")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		problems = append(problems, "must not have a #fragment (percent-encode # in a password as %23)")
+	}
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return append(problems, "has a malformed query string")
+	}
+	trusted := u.User != nil
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		vals := query[name]
+		allowed, known := postgresQueryParams[name]
+		switch {
+		case !known && trusted:
+			problems = append(problems, "unknown query parameter "+strconv.Quote(name)+" (allowed: "+postgresQueryParamNames+")")
+		case !known:
+			problems = append(problems, "unknown query parameter (allowed: "+postgresQueryParamNames+")")
+		case len(vals) > 1:
+			problems = append(problems, "query parameter "+name+" given more than once")
+		case allowed != nil && !slices.Contains(allowed, vals[0]):
+			problems = append(problems, "query parameter "+name+" must be one of "+strings.Join(allowed, ", "))
+		}
+	}
+	return problems
+}
+
+// postgresQueryParams are the libpq URL parameters siphon passes on; nil
+// allows any value.
+var postgresQueryParams = map[string][]string{
+	"sslmode":         {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"},
+	"sslrootcert":     nil,
+	"sslcert":         nil,
+	"sslkey":          nil,
+	"connect_timeout": nil,
+}
+
+const postgresQueryParamNames = "sslmode, sslrootcert, sslcert, sslkey, connect_timeout"
+
 func (d *decoder) tablePattern(item value, s scalar) bool {
 	if _, err := parseTablePattern(s.text); err != nil {
 		d.bad(item, "%v", err)
@@ -247,7 +385,10 @@ func validPatterns(patterns []string) bool {
 	return true
 }
 
-var sinkTypeNames = []string{"file"}
+var sinkTypeNames = []string{"file", "postgres", "mysql", "mongodb"}
+
+// databaseSinks are the sink types that write to a database.
+var databaseSinks = []string{"postgres", "mysql"}
 
 var sinkSection = section[Sink]{
 	what:   "sink",
@@ -268,7 +409,165 @@ var sinkSection = section[Sink]{
 				s.Schemas = b
 			}
 		}},
+		{name: "url", required: true, only: []string{"postgres", "mysql", "mongodb"}, decode: func(d *decoder, v value, s *Sink) {
+			u, ok := d.nonEmpty(v)
+			if !ok {
+				return
+			}
+			check := mysqlURLProblems
+			switch s.Type {
+			case "postgres":
+				check = postgresURLProblems
+			case "mongodb":
+				check = mongoURLProblems
+			}
+			problems := check(u.text)
+			for _, p := range problems {
+				d.bad(v, "%s", p)
+			}
+			if len(problems) == 0 {
+				s.URL = u.text
+			}
+		}},
+		{name: "schema", only: []string{"postgres"}, decode: func(d *decoder, v value, s *Sink) {
+			if n, ok := d.identifier(v, "schema"); ok {
+				s.Schema = n
+			}
+		}},
+		{name: "database", required: true, only: []string{"mysql", "mongodb"}, decode: func(d *decoder, v value, s *Sink) {
+			if n, ok := d.identifier(v, "database"); ok {
+				s.Database = n
+			}
+		}},
+		{name: "tables", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			s.Tables = d.tableMap(v)
+		}},
+		{name: "consistency", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			if m, ok := d.enum(v, "transaction", "key"); ok {
+				s.Consistency = m
+			}
+		}},
+		{name: "workers", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			if n, ok := d.integer(v, 1, 64); ok {
+				s.Workers = int(n)
+			}
+		}},
+		{name: "checkpoint_table", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			t, ok := d.nonEmpty(v)
+			if !ok {
+				return
+			}
+			if !targetTableName.MatchString(t.text) {
+				d.bad(v, "%s is not a table name: expected table or namespace.table", t.show())
+				return
+			}
+			s.CheckpointTable = t.text
+		}},
+		{name: "schema_changes", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			if m, ok := d.enum(v, "evolve", "strict", "ignore"); ok {
+				s.SchemaChanges = m
+			}
+		}},
+		{name: "truncate", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			if b, ok := d.boolean(v); ok {
+				s.Truncate = b
+			}
+		}},
+		{name: "dead_letter", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			decodeMapping(d, v, deadLetterSection, &s.DeadLetter)
+		}},
+		{name: "max_transaction_rows", only: databaseSinks, decode: func(d *decoder, v value, s *Sink) {
+			if n, ok := d.integer(v, 1, 100_000_000); ok {
+				s.MaxTransactionRows = int(n)
+			}
+		}},
 	},
+	finish: func(d *decoder, v value, s *Sink) {
+		if s.Type != "postgres" && s.Type != "mysql" {
+			return
+		}
+		if s.Consistency == "" {
+			s.Consistency = DefaultSinkConsistency
+		}
+		if s.Consistency == "key" && s.Workers == 0 {
+			s.Workers = DefaultSinkWorkers
+		}
+		if s.Consistency == "transaction" {
+			if s.Workers > 1 {
+				d.problem(keyLine(v.node, "workers"), v.child("workers", 0, nil).path, "workers needs consistency: key (consistency: transaction applies in source order on one connection)")
+			}
+			s.Workers = 1
+		}
+		if s.Consistency == "key" && s.Truncate {
+			d.problem(keyLine(v.node, "truncate"), v.child("truncate", 0, nil).path, "truncate: true needs consistency: transaction (a truncate must be ordered against every key)")
+		}
+		if s.CheckpointTable == "" {
+			s.CheckpointTable = DefaultCheckpointTable
+		}
+		if s.SchemaChanges == "" {
+			s.SchemaChanges = DefaultSchemaChanges
+		}
+		if s.Type == "postgres" && s.Schema == "" {
+			s.Schema = DefaultPostgresSchema
+		}
+	},
+}
+
+var deadLetterSection = section[DeadLetter]{
+	keys: []key[DeadLetter]{
+		{name: "path", required: true, decode: func(d *decoder, v value, dl *DeadLetter) {
+			if p, ok := d.path(v, false); ok {
+				dl.Path = p
+			}
+		}},
+	},
+}
+
+// Target names: a schema or database, a table, or namespace.table, made of
+// characters that need no thought when quoted.
+var (
+	targetIdentifier = regexp.MustCompile(`^[A-Za-z0-9_$-]{1,64}$`)
+	targetTableName  = regexp.MustCompile(`^([A-Za-z0-9_$-]{1,64}\.)?[A-Za-z0-9_$-]{1,64}$`)
+	sourceTableName  = regexp.MustCompile(`^[^.*?\s]+\.[^.*?\s]+$`)
+)
+
+func (d *decoder) identifier(v value, what string) (string, bool) {
+	s, ok := d.nonEmpty(v)
+	if !ok {
+		return "", false
+	}
+	if !targetIdentifier.MatchString(s.text) {
+		d.bad(v, "%s is not a valid %s name: expected 1..64 letters, digits, _, $ or -", s.show(), what)
+		return "", false
+	}
+	return s.text, true
+}
+
+// tableMap reads the tables mapping of a database sink: source db.table
+// (or schema.table) to target table or namespace.table.
+func (d *decoder) tableMap(v value) map[string]string {
+	if v.node.Kind != yaml.MappingNode {
+		d.bad(v, "expected a mapping such as {\"shop.orders\": \"analytics.orders\"}, got %s", kindName(v.node))
+		return nil
+	}
+	out := map[string]string{}
+	for _, p := range mappingPairs(d, v) {
+		item := v.child(p.name, p.keyLine, p.val)
+		if !sourceTableName.MatchString(p.name) {
+			d.problem(p.keyLine, item.path, "%s is not a source table: expected db.table (or schema.table) without wildcards", quote(p.name))
+			continue
+		}
+		t, ok := d.nonEmpty(item)
+		if !ok {
+			continue
+		}
+		if !targetTableName.MatchString(t.text) {
+			d.bad(item, "%s is not a target table: expected table or namespace.table", t.show())
+			continue
+		}
+		out[p.name] = t.text
+	}
+	return out
 }
 
 var batchSection = section[Batch]{
@@ -321,6 +620,7 @@ func decodePipelines(d *decoder, v value, c *Config) {
 	names := map[string]string{}
 	files := map[string]string{}
 	replicas := map[string]string{}
+	slots := map[string]string{}
 	for i, p := range c.Pipelines {
 		at := fmt.Sprintf("pipelines[%d]", i)
 		if p.Name != "" {
@@ -355,6 +655,25 @@ func decodePipelines(d *decoder, v value, c *Config) {
 				replicas[id] = at
 			}
 		}
+		if p.Source.Type == "postgres" && p.Source.URL != "" && p.Source.Slot != "" {
+			u, err := url.Parse(p.Source.URL)
+			if err != nil {
+				continue
+			}
+			// Replication slots are per server (cluster); one slot streams
+			// to one reader at a time and confirms for one pipeline.
+			port := u.Port()
+			if port == "" {
+				port = "5432"
+			}
+			id := strings.ToLower(u.Hostname()) + ":" + port + "/" + p.Source.Slot
+			if first, dup := slots[id]; dup {
+				d.problem(keyLine(sourceNode(nodes[i]), "slot"), at+".source.slot",
+					"%s is already the replication slot of %s on the same server: every pipeline needs its own slot", quote(p.Source.Slot), first)
+			} else {
+				slots[id] = at
+			}
+		}
 	}
 }
 
@@ -381,4 +700,21 @@ func childNode(n *yaml.Node, name string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// mongoURLProblems lists what is wrong with a MongoDB connection string,
+// in words that do not repeat it (it may hold a password).
+func mongoURLProblems(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return []string{"is not a URL: expected mongodb://host:port/?replicaSet=rs0"}
+	}
+	var problems []string
+	if u.Scheme != "mongodb" && u.Scheme != "mongodb+srv" {
+		problems = append(problems, "scheme must be mongodb or mongodb+srv: expected mongodb://host:port/?replicaSet=rs0")
+	}
+	if u.Host == "" {
+		problems = append(problems, "host required: mongodb://host:port/?replicaSet=rs0")
+	}
+	return problems
 }

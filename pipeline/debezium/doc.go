@@ -25,4 +25,9 @@
 //     explicitly, so the one place where Debezium relies on that
 //     substitution still reads "false".
 //   - Floats print as JDK ≥ 19 Double.toString / Float.toString do.
+//
+// Events whose source connector is "mongodb" are written in Debezium's
+// MongoDB envelope instead (mongo.go, SPEC §3.3): their rows hold raw
+// BSON, rendered as the MongoDB Java driver's Extended JSON
+// (mongo_extjson.go) when the event is encoded.
 package debezium

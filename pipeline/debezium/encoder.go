@@ -25,6 +25,7 @@ type Encoder struct {
 	formats map[formatKey]*tableFormat
 	lastKey formatKey
 	last    *tableFormat
+	scratch []byte // Extended JSON of MongoDB documents before quoting
 }
 
 type formatKey struct {
@@ -49,6 +50,8 @@ type tableFormat struct {
 	columnSchema []*pipeline.Schema
 	keyColumns   [][]byte
 	keySchema    []*pipeline.Schema
+	// mongo selects Debezium's MongoDB envelope and key (mongo.go).
+	mongo bool
 }
 
 // NewEncoder returns an Encoder for the given options.
@@ -97,6 +100,9 @@ func (enc *Encoder) AppendLines(dst []byte, e *pipeline.Event) []byte {
 }
 
 func (enc *Encoder) appendKey(dst []byte, e *pipeline.Event, f *tableFormat) []byte {
+	if f.mongo {
+		return enc.appendMongoKey(dst, e, f)
+	}
 	row := e.After
 	if row == nil {
 		row = e.Before
@@ -121,38 +127,14 @@ func (enc *Encoder) appendKey(dst []byte, e *pipeline.Event, f *tableFormat) []b
 }
 
 func (enc *Encoder) appendValue(dst []byte, e *pipeline.Event, f *tableFormat) []byte {
+	if f.mongo {
+		return enc.appendMongoValue(dst, e, f)
+	}
 	dst = append(dst, f.valueOpen...)
 	dst = appendRow(dst, e.Before, f)
 	dst = append(dst, `,"after":`...)
 	dst = appendRow(dst, e.After, f)
-
-	src := &e.Source
-	if f.sourceOpen == nil {
-		dst = append(dst, `,"source":null`...)
-	} else {
-		dst = append(dst, f.sourceOpen...)
-		dst = AppendInt(dst, floorDiv(src.TsUs, 1000))
-		if int(src.Snapshot) < len(snapshotThenDB) {
-			dst = append(dst, snapshotThenDB[src.Snapshot]...)
-		} else {
-			dst = append(dst, `,"snapshot":null,"db":`...)
-		}
-		dst = AppendString(dst, src.DB)
-		if src.Sequence == "" {
-			dst = append(dst, `,"sequence":null,"ts_us":`...)
-		} else {
-			dst = append(dst, `,"sequence":`...)
-			dst = AppendString(dst, src.Sequence)
-			dst = append(dst, `,"ts_us":`...)
-		}
-		dst = AppendInt(dst, src.TsUs)
-		dst = append(dst, `,"ts_ns":`...)
-		dst = AppendInt(dst, src.TsUs*1000)
-		if src.Tail != nil {
-			dst = src.Tail.AppendSourceJSON(dst)
-		}
-		dst = append(dst, '}')
-	}
+	dst = enc.appendSourceBlock(dst, e, f)
 
 	dst = append(dst, `,"transaction":null,"op":`...)
 	if e.Op >= 'a' && e.Op <= 'z' {
@@ -171,6 +153,36 @@ func (enc *Encoder) appendValue(dst []byte, e *pipeline.Event, f *tableFormat) [
 		dst = append(dst, '}')
 	}
 	return dst
+}
+
+// appendSourceBlock writes `,"source":{…}` (or `,"source":null`).
+func (enc *Encoder) appendSourceBlock(dst []byte, e *pipeline.Event, f *tableFormat) []byte {
+	src := &e.Source
+	if f.sourceOpen == nil {
+		return append(dst, `,"source":null`...)
+	}
+	dst = append(dst, f.sourceOpen...)
+	dst = AppendInt(dst, floorDiv(src.TsUs, 1000))
+	if int(src.Snapshot) < len(snapshotThenDB) {
+		dst = append(dst, snapshotThenDB[src.Snapshot]...)
+	} else {
+		dst = append(dst, `,"snapshot":null,"db":`...)
+	}
+	dst = AppendString(dst, src.DB)
+	if src.Sequence == "" {
+		dst = append(dst, `,"sequence":null,"ts_us":`...)
+	} else {
+		dst = append(dst, `,"sequence":`...)
+		dst = AppendString(dst, src.Sequence)
+		dst = append(dst, `,"ts_us":`...)
+	}
+	dst = AppendInt(dst, src.TsUs)
+	dst = append(dst, `,"ts_ns":`...)
+	dst = AppendInt(dst, src.TsUs*1000)
+	if src.Tail != nil {
+		dst = src.Tail.AppendSourceJSON(dst)
+	}
+	return append(dst, '}')
 }
 
 // snapshotThenDB is the JSON between source.ts_ms and the db value, per
@@ -275,6 +287,9 @@ func (enc *Encoder) render(t *pipeline.Table, info *pipeline.SourceInfo) *tableF
 		f.sourceOpen = append(f.sourceOpen, `,"name":`...)
 		f.sourceOpen = AppendString(f.sourceOpen, info.Name)
 		f.sourceOpen = append(f.sourceOpen, `,"ts_ms":`...)
+	}
+	if info != nil && info.Connector == MongoConnector {
+		enc.renderMongo(f, t, info)
 	}
 	return f
 }

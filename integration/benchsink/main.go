@@ -1,0 +1,374 @@
+// Command benchsink measures siphon's database targets: MariaDB →
+// PostgreSQL, against limits measured in the same run on the same
+// private servers.
+//
+//   - snapshot: siphon copying an N-row 10-column table (snapshot:
+//     initial_only into the postgres sink) against
+//     `mariadb --batch --quick -e 'SELECT …' | psql -c '\copy … FROM stdin'`
+//     into the same target DDL;
+//   - catch-up: siphon applying an N-row binlog backlog (in -tx-rows row
+//     source transactions) against PostgreSQL's own
+//     INSERT … SELECT … ON CONFLICT DO UPDATE of the same rows;
+//   - lag: single-row source transactions committed as fast as one
+//     connection can for -lag-seconds; commit-to-visible latency from a
+//     source timestamp column to a target-side clock_timestamp() default.
+//
+// Run it with `go run ./integration/benchsink -rows 1000000`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/siphoncdc/siphon/integration/harness"
+)
+
+const sourceDDL = `(id BIGINT NOT NULL PRIMARY KEY, a INT NOT NULL, b BIGINT, c VARCHAR(64), d DECIMAL(12,2),
+	e DATETIME(3), f DOUBLE, g TEXT, h TINYINT, i TIMESTAMP NULL)`
+
+// targetDDL is what the postgres sink creates for sourceDDL (docs/type-mapping.md).
+const targetDDL = `(id bigint PRIMARY KEY, a integer NOT NULL, b bigint, c character varying(64), d numeric(12,2),
+	e timestamp(3) without time zone, f double precision, g text, h smallint, i timestamp(0) with time zone)`
+
+func main() {
+	rows := flag.Int("rows", 1_000_000, "rows in the table and in the backlog")
+	txRows := flag.Int("tx-rows", 1000, "rows per source transaction of the backlog")
+	only := flag.String("only", "", "run only this part: snapshot, catchup or lag")
+	flag.DurationVar(&lagFor, "lag-for", 10*time.Second, "how long the lag part writes")
+	flag.IntVar(&lagBuffer, "lag-buffer", 0, "buffer.max_batches of the lag run (0: the default)")
+	flag.Parse()
+	if err := run(*rows, *txRows, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "benchsink:", err)
+		os.Exit(1)
+	}
+}
+
+func fill(ctx context.Context, db *harness.MariaDB, table string, rows, txRows int) error {
+	for lo := 1; lo <= rows; lo += txRows {
+		hi := min(lo+txRows-1, rows)
+		err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO bench.%s SELECT seq, seq %% 100000, seq * 7, CONCAT('customer-', seq),
+			seq / 100, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND, seq * 1.5, REPEAT('lorem ipsum ', 8),
+			seq %% 100, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND FROM bench.seq_%d_to_%d`, table, lo, hi))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func run(rows, txRows int, only string) error {
+	ctx := context.Background()
+	work, err := os.MkdirTemp("", "siphon-benchsink-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin, err := harness.BuildSiphon(ctx, work)
+	if err != nil {
+		return err
+	}
+	my, err := harness.StartMariaDB(ctx, harness.MariaDBOptions{ExtraArgs: []string{"--innodb-buffer-pool-size=256M"}})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = my.Stop() }()
+	pg, err := harness.StartPostgres(ctx, harness.PostgresOptions{Conf: map[string]string{"shared_buffers": "256MB", "max_wal_size": "4GB"}})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = pg.Stop() }()
+	if err := my.Exec(ctx, "CREATE DATABASE bench", "CREATE TABLE bench.t10 "+sourceDDL, "CREATE TABLE bench.s10 "+sourceDDL); err != nil {
+		return err
+	}
+	if only == "" || only == "snapshot" {
+		began := time.Now()
+		if err := fill(ctx, my, "t10", rows, 10000); err != nil {
+			return err
+		}
+		fmt.Printf("table: %d rows written in %s\n", rows, time.Since(began).Round(time.Millisecond))
+		if err := snapshot(ctx, bin, work, my, pg, rows); err != nil {
+			return err
+		}
+	}
+	if only == "" || only == "catchup" {
+		if err := catchUp(ctx, bin, work, my, pg, rows, txRows); err != nil {
+			return err
+		}
+	}
+	if only == "" || only == "lag" {
+		return lag(ctx, bin, work, my, pg)
+	}
+	return nil
+}
+
+var (
+	lagFor    time.Duration
+	lagBuffer int
+)
+
+func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres) error {
+	if err := my.Exec(ctx, "CREATE TABLE bench.lag (id INT NOT NULL PRIMARY KEY, ts DATETIME(6) NOT NULL)"); err != nil {
+		return err
+	}
+	dst, err := pg.NewDatabase(ctx, "lag")
+	if err != nil {
+		return err
+	}
+	if err := pg.Exec(ctx, dst, "CREATE TABLE lag (id integer PRIMARY KEY, ts timestamp(6) without time zone NOT NULL, "+
+		"visible timestamptz NOT NULL DEFAULT clock_timestamp())"); err != nil {
+		return err
+	}
+	cfg, err := config(work, "lag", my, pg, dst, "lag", "never")
+	if err != nil {
+		return err
+	}
+	if lagBuffer > 0 {
+		// Fewer batches in flight: while the sink commits, the source's
+		// next batch grows instead of queueing behind it.
+		b, err := os.ReadFile(cfg)
+		if err != nil {
+			return err
+		}
+		b = append(b, fmt.Sprintf("    buffer: {max_batches: %d}\n", lagBuffer)...)
+		if err := os.WriteFile(cfg, b, 0o600); err != nil {
+			return err
+		}
+	}
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.Contains(l, "pipeline drained") {
+				fmt.Println("lag: siphon:", l)
+			}
+		}
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "starting at the binlog end") {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("siphon did not start:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c, err := client.Connect(my.Addr(), "root", "", "bench")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Execute("SET time_zone = '+00:00'"); err != nil {
+		return err
+	}
+	n := 0
+	for end := time.Now().Add(lagFor); time.Now().Before(end); {
+		n++
+		if _, err := c.Execute(fmt.Sprintf("INSERT INTO lag VALUES (%d, NOW(6))", n)); err != nil {
+			return err
+		}
+	}
+	for deadline = time.Now().Add(time.Minute); ; {
+		got, err := count(ctx, pg, dst, "lag")
+		if err != nil {
+			return err
+		}
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lag: %d of %d rows visible after a minute", got, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r, err := pg.Query(ctx, dst, `SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), round(max(ms)::numeric, 1)
+  FROM (SELECT extract(epoch FROM visible - (ts AT TIME ZONE 'UTC')) * 1000 AS ms FROM lag) l`)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("lag: %d single-row transactions in %s (%.0f/s); commit-to-visible p50 %s ms, p99 %s ms, max %s ms\n",
+		n, lagFor, float64(n)/lagFor.Seconds(), r[0][0], r[0][1], r[0][2])
+	return nil
+}
+
+func config(work, name string, my *harness.MariaDB, pg *harness.Postgres, db, table, snapshot string) (string, error) {
+	dir := filepath.Join(work, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	cfg := filepath.Join(dir, "siphon.yaml")
+	return cfg, os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: ./state
+log: {level: info}
+pipelines:
+  - name: bench
+    source: {type: mysql, url: "%s", server_id: 77, tables: ["bench.%s"], snapshot: %s}
+    sinks:
+      - {type: postgres, url: "%s"}
+`, my.URL("root", ""), table, snapshot, pg.SuperuserURL(db))), 0o600)
+}
+
+func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres, rows int) error {
+	ref, err := pg.NewDatabase(ctx, "ref")
+	if err != nil {
+		return err
+	}
+	if err := pg.Exec(ctx, ref, "CREATE TABLE t10 "+targetDDL); err != nil {
+		return err
+	}
+	pipe := fmt.Sprintf(`mariadb --no-defaults --batch --quick --skip-column-names -h %s -P %d -u root -e 'SELECT * FROM bench.t10' | %s -X -q -d '%s' -c '\copy t10 from stdin'`,
+		my.Host, my.Port, filepath.Join(pg.BinDir(), "psql"), pg.SuperuserURL(ref))
+	began := time.Now()
+	if out, err := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", pipe).CombinedOutput(); err != nil {
+		return fmt.Errorf("reference pipe: %w: %s", err, out)
+	}
+	refRate := float64(rows) / time.Since(began).Seconds()
+	fmt.Printf("snapshot reference (mariadb | psql \\copy): %.0f rows/s\n", refRate)
+
+	dst, err := pg.NewDatabase(ctx, "snap")
+	if err != nil {
+		return err
+	}
+	cfg, err := config(work, "snap", my, pg, dst, "t10", "initial_only")
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	began = time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+	}
+	d := time.Since(began)
+	n, err := count(ctx, pg, dst, "t10")
+	if err != nil {
+		return err
+	}
+	if n != rows {
+		return fmt.Errorf("siphon's snapshot left %d rows in the target, want %d", n, rows)
+	}
+	rate := float64(rows) / d.Seconds()
+	fmt.Printf("snapshot siphon MariaDB → PostgreSQL: %.0f rows/s (%.2f of the reference), %s\n", rate, rate/refRate, d.Round(time.Millisecond))
+	return nil
+}
+
+func count(ctx context.Context, pg *harness.Postgres, db, table string) (int, error) {
+	r, err := pg.Query(ctx, db, "SELECT count(*) FROM "+table)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(r[0][0])
+}
+
+func catchUp(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres, rows, txRows int) error {
+	dst, err := pg.NewDatabase(ctx, "stream")
+	if err != nil {
+		return err
+	}
+	cfg, err := config(work, "stream", my, pg, dst, "s10", "never")
+	if err != nil {
+		return err
+	}
+	// A first run stores the binlog end as the position, then stops.
+	start := func() (*exec.Cmd, *strings.Builder, error) {
+		cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Start()
+		return cmd, &stderr, err
+	}
+	cmd, stderr, err := start()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "starting at the binlog end") {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("siphon did not start:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// One row, so that a position is checkpointed (and the table created).
+	if err := my.Exec(ctx, "INSERT INTO bench.s10 (id, a) VALUES (0, 0)"); err != nil {
+		return err
+	}
+	for n := 0; n < 1; {
+		if n, err = count(ctx, pg, dst, "s10"); err != nil && !strings.Contains(err.Error(), "does not exist") {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("siphon did not apply the first row:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+	}
+	began := time.Now()
+	if err := fill(ctx, my, "s10", rows, txRows); err != nil {
+		return err
+	}
+	fmt.Printf("backlog: %d rows in %d-row transactions written in %s\n", rows, txRows, time.Since(began).Round(time.Millisecond))
+
+	cmd, stderr, err = start()
+	if err != nil {
+		return err
+	}
+	began = time.Now()
+	for {
+		n, err := count(ctx, pg, dst, "s10")
+		if err != nil && !strings.Contains(err.Error(), "does not exist") {
+			return err
+		}
+		if n >= rows+1 {
+			break
+		}
+		if cmd.ProcessState != nil || (cmd.Process != nil && cmd.Process.Signal(syscall.Signal(0)) != nil) {
+			return fmt.Errorf("siphon exited:\n%s", stderr.String())
+		}
+		if time.Since(began) > 30*time.Minute {
+			return fmt.Errorf("catch-up: %d of %d rows after 30 minutes", n, rows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d := time.Since(began)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+	}
+	rate := float64(rows) / d.Seconds()
+
+	// The reference: the target's own upsert of the same rows, fresh and
+	// all-conflict.
+	upsert := "INSERT INTO s10_ref SELECT * FROM s10 ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a, b = EXCLUDED.b, c = EXCLUDED.c, " +
+		"d = EXCLUDED.d, e = EXCLUDED.e, f = EXCLUDED.f, g = EXCLUDED.g, h = EXCLUDED.h, i = EXCLUDED.i"
+	if err := pg.Exec(ctx, dst, "CREATE TABLE s10_ref (LIKE s10 INCLUDING ALL)"); err != nil {
+		return err
+	}
+	var rates [2]float64
+	for i := range rates {
+		t0 := time.Now()
+		if err := pg.Exec(ctx, dst, upsert); err != nil {
+			return err
+		}
+		rates[i] = float64(rows) / time.Since(t0).Seconds()
+	}
+	fmt.Printf("catch-up reference (INSERT … SELECT … ON CONFLICT): %.0f rows/s fresh, %.0f rows/s all-conflict\n", rates[0], rates[1])
+	fmt.Printf("catch-up siphon MariaDB → PostgreSQL: %.0f rows/s (%.2f of fresh, %.2f of all-conflict), %s\n",
+		rate, rate/rates[0], rate/rates[1], d.Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,718 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/siphoncdc/siphon/pipeline"
+	"github.com/siphoncdc/siphon/sink/sqlapply"
+)
+
+// conn is one pgx connection. BEGIN is sent with the first statements of
+// a transaction rather than on its own, to save a round trip.
+type conn struct {
+	c         *pgx.Conn
+	needBegin bool
+	stmts     map[stmtKey]string
+	encoders  map[*sqlapply.Mapping][]encoder
+	buf       []byte
+	batch     pgx.Batch
+	// COPY of large runs: per mapping ID, the statement and how many runs
+	// still skip it after a conflict.
+	copies   map[int]string
+	copyOff  map[int]int
+	copyData []byte
+	scratch  []byte
+}
+
+type stmtKey struct {
+	mapping int
+	kind    sqlapply.RunKind
+	present string
+}
+
+func (c *conn) Close() error { return c.c.Close(context.Background()) }
+
+func (c *conn) exec(ctx context.Context, sql string) error {
+	_, err := c.c.PgConn().Exec(ctx, sql).ReadAll()
+	return err
+}
+
+func (c *conn) Exec(ctx context.Context, sql string) error { return c.exec(ctx, sql) }
+
+func (c *conn) Begin(ctx context.Context) error {
+	c.needBegin = true
+	return nil
+}
+
+func (c *conn) flushBegin(ctx context.Context) error {
+	if !c.needBegin {
+		return nil
+	}
+	c.needBegin = false
+	return c.exec(ctx, "BEGIN")
+}
+
+func (c *conn) Rollback(ctx context.Context) error {
+	if c.needBegin {
+		c.needBegin = false
+		return nil
+	}
+	return c.exec(ctx, "ROLLBACK")
+}
+
+func (c *conn) Savepoint(ctx context.Context) error {
+	if err := c.flushBegin(ctx); err != nil {
+		return err
+	}
+	return c.exec(ctx, "SAVEPOINT siphon")
+}
+
+func (c *conn) RollbackToSavepoint(ctx context.Context) error {
+	return c.exec(ctx, "ROLLBACK TO SAVEPOINT siphon")
+}
+
+func (c *conn) ReleaseSavepoint(ctx context.Context) error {
+	return c.exec(ctx, "RELEASE SAVEPOINT siphon")
+}
+
+const checkpointColumns = "pipeline, worker, position, applied, seq, prev_position, prev_applied, updated_at"
+
+func (c *conn) EnsureCheckpointTable(ctx context.Context, name sqlapply.Name) error {
+	return c.exec(ctx, "CREATE TABLE IF NOT EXISTS "+quoteName(name)+` (
+  pipeline text NOT NULL,
+  worker integer NOT NULL,
+  position text,
+  applied bigint NOT NULL DEFAULT 0,
+  seq bigint NOT NULL DEFAULT 0,
+  prev_position text,
+  prev_applied bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (pipeline, worker))`)
+}
+
+func (c *conn) ReadCheckpoints(ctx context.Context, name sqlapply.Name, pipelineName string) ([]sqlapply.CheckpointRow, error) {
+	rows, err := c.c.Query(ctx, "SELECT "+checkpointColumns+" FROM "+quoteName(name)+" WHERE pipeline = $1 ORDER BY worker", pipelineName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sqlapply.CheckpointRow
+	for rows.Next() {
+		var r sqlapply.CheckpointRow
+		var pos, prev *string
+		if err := rows.Scan(&r.Pipeline, &r.Worker, &pos, &r.Applied, &r.Seq, &prev, &r.PrevApplied, &r.Updated); err != nil {
+			return nil, err
+		}
+		if pos != nil {
+			r.Position = pipeline.Position(*pos)
+		}
+		if prev != nil {
+			r.PrevPosition = pipeline.Position(*prev)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (c *conn) DeleteCheckpoints(ctx context.Context, name sqlapply.Name, pipelineName string, fromWorker int) error {
+	_, err := c.c.Exec(ctx, "DELETE FROM "+quoteName(name)+" WHERE pipeline = $1 AND worker >= $2", pipelineName, fromWorker)
+	return err
+}
+
+func nullText(p pipeline.Position) pgtype.Text {
+	if p == nil {
+		return pgtype.Text{}
+	}
+	return pgtype.Text{String: string(p), Valid: true}
+}
+
+// Commit writes the checkpoint row and commits in one round trip.
+func (c *conn) Commit(ctx context.Context, name sqlapply.Name, row sqlapply.CheckpointRow) error {
+	b := &c.batch
+	*b = pgx.Batch{}
+	if c.needBegin {
+		b.Queue("BEGIN")
+	}
+	b.Queue("INSERT INTO "+quoteName(name)+" ("+checkpointColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "+
+		"ON CONFLICT (pipeline, worker) DO UPDATE SET position = EXCLUDED.position, applied = EXCLUDED.applied, seq = EXCLUDED.seq, "+
+		"prev_position = EXCLUDED.prev_position, prev_applied = EXCLUDED.prev_applied, updated_at = EXCLUDED.updated_at",
+		row.Pipeline, row.Worker, nullText(row.Position), row.Applied, row.Seq, nullText(row.PrevPosition), row.PrevApplied, row.Updated)
+	b.Queue("COMMIT")
+	c.needBegin = false
+	err := c.c.SendBatch(ctx, b).Close()
+	*b = pgx.Batch{}
+	return err
+}
+
+// Describe reads a table's columns and unique keys from the catalogue.
+func (c *conn) Describe(ctx context.Context, name sqlapply.Name) (*sqlapply.TableInfo, error) {
+	rows, err := c.c.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
+       NOT a.attnotnull, a.atthasdef OR a.attidentity <> '', a.attgenerated <> ''
+  FROM pg_attribute a
+  JOIN pg_class cl ON cl.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = cl.relnamespace
+  JOIN pg_type t ON t.oid = a.atttypid
+ WHERE n.nspname = $1 AND cl.relname = $2 AND cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum`, name.Namespace, name.Table)
+	if err != nil {
+		return nil, err
+	}
+	info := &sqlapply.TableInfo{}
+	for rows.Next() {
+		var tc sqlapply.TargetColumn
+		var typname string
+		if err := rows.Scan(&tc.Name, &tc.Type, &typname, &tc.Nullable, &tc.Default, &tc.Generated); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tc.Cast = castType(typname, tc.Type)
+		info.Columns = append(info.Columns, tc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(info.Columns) == 0 {
+		return nil, nil
+	}
+	keys, err := c.c.Query(ctx, `SELECT array_agg(a.attname::text ORDER BY k.ord)
+  FROM pg_index i
+  JOIN pg_class cl ON cl.oid = i.indrelid
+  JOIN pg_namespace n ON n.oid = cl.relnamespace
+  CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+  JOIN pg_attribute a ON a.attrelid = cl.oid AND a.attnum = k.attnum
+ WHERE n.nspname = $1 AND cl.relname = $2 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+ GROUP BY i.indexrelid`, name.Namespace, name.Table)
+	if err != nil {
+		return nil, err
+	}
+	defer keys.Close()
+	for keys.Next() {
+		var cols []string
+		if err := keys.Scan(&cols); err != nil {
+			return nil, err
+		}
+		info.Unique = append(info.Unique, cols)
+	}
+	return info, keys.Err()
+}
+
+// Statement is a run's SQL.
+func (c *conn) Statement(r sqlapply.Run) string { return c.statement(r) }
+
+func (c *conn) statement(r sqlapply.Run) string {
+	k := stmtKey{mapping: r.Mapping.ID, kind: r.Kind}
+	if r.Present != nil {
+		var b strings.Builder
+		for _, p := range r.Present {
+			if p {
+				b.WriteByte('1')
+			} else {
+				b.WriteByte('0')
+			}
+		}
+		k.present = b.String()
+	}
+	if s, ok := c.stmts[k]; ok {
+		return s
+	}
+	s := buildStatement(r)
+	c.stmts[k] = s
+	return s
+}
+
+func (c *conn) encodersOf(m *sqlapply.Mapping) ([]encoder, error) {
+	if e, ok := c.encoders[m]; ok {
+		return e, nil
+	}
+	if c.encoders == nil {
+		c.encoders = map[*sqlapply.Mapping][]encoder{}
+	}
+	encs := make([]encoder, len(m.Columns))
+	for i := range m.Columns {
+		var err error
+		if encs[i], err = encoderFor(&m.Columns[i].Column, m.Columns[i].Target.Type); err != nil {
+			return nil, err
+		}
+	}
+	c.encoders[m] = encs
+	return encs, nil
+}
+
+// Apply pipelines the runs' statements in one round trip; a large insert
+// or upsert run is tried as a COPY first (see tryCopy).
+func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
+	c.buf = c.buf[:0]
+	b := &c.batch
+	*b = pgx.Batch{}
+	begin := c.needBegin
+	if begin {
+		b.Queue("BEGIN")
+		c.needBegin = false
+	}
+	first := 0 // the first run in the queued batch
+	for i, r := range runs {
+		if k := c.copyPrefix(r); k > 0 {
+			// Send what came before, so that done counts are exact.
+			done, err := c.send(ctx, begin, i-first)
+			if err != nil {
+				return first + done, err
+			}
+			begin, first = false, i
+			c.buf = c.buf[:0]
+			copied, err := c.tryCopy(ctx, r.Mapping, r.Events[:k])
+			if err != nil {
+				return i, err
+			}
+			if copied && k == len(r.Events) {
+				first = i + 1
+				continue
+			}
+			if copied {
+				// The rest of the run (updates) by its statement. Should
+				// that fail, the transaction is rolled back, COPY included.
+				r.Events = r.Events[k:]
+			}
+		}
+		args, err := c.args(r)
+		if err != nil {
+			done, sendErr := c.send(ctx, begin, i-first)
+			if sendErr != nil {
+				return first + done, sendErr
+			}
+			return i, err
+		}
+		b.Queue(c.statement(r), args...)
+	}
+	done, err := c.send(ctx, begin, len(runs)-first)
+	return first + done, err
+}
+
+// copyMinRows is the smallest run tried as a COPY: below it the savepoint
+// round trips cost more than COPY saves.
+const copyMinRows = 256
+
+// copyBackoff is how many large runs of a table skip COPY after one met
+// an existing key: a table being updated rather than filled.
+const copyBackoff = 16
+
+// copyPrefix is how many leading events of a run a COPY may write: those
+// that create rows (c, r) of an insert or upsert run, when there are
+// enough of them; 0 otherwise.
+func (c *conn) copyPrefix(r sqlapply.Run) int {
+	if (r.Kind != sqlapply.RunUpsert && r.Kind != sqlapply.RunInsert) || len(r.Events) < copyMinRows {
+		return 0
+	}
+	k := 0
+	for k < len(r.Events) && (r.Events[k].Op == pipeline.OpCreate || r.Events[k].Op == pipeline.OpRead) {
+		k++
+	}
+	if k < copyMinRows {
+		return 0
+	}
+	if n := c.copyOff[r.Mapping.ID]; n > 0 {
+		c.copyOff[r.Mapping.ID] = n - 1
+		return 0
+	}
+	return k
+}
+
+// tryCopy writes the rows of an insert or upsert run with COPY, under a savepoint: a
+// COPY into the target table parses values as fast as PostgreSQL can, and
+// when no row of the run exists yet (a snapshot into an empty table, a
+// backlog of inserts) it has exactly the upsert's effect, triggers
+// included. When it fails — a key that exists, a value the table refuses —
+// the savepoint undoes it and it returns false: the run is then applied
+// by its statement, which upserts or reports the failing event.
+func (c *conn) tryCopy(ctx context.Context, m *sqlapply.Mapping, evs []pipeline.Event) (bool, error) {
+	encs, err := c.encodersOf(m)
+	if err != nil {
+		return false, nil
+	}
+	data := c.copyData[:0]
+	for ei := range evs {
+		row := evs[ei].After
+		for ci := range m.Columns {
+			if ci > 0 {
+				data = append(data, '\t')
+			}
+			v := row[m.Columns[ci].Index]
+			if v.IsNull() {
+				data = append(data, '\\', 'N')
+				continue
+			}
+			if c.scratch, err = encs[ci](c.scratch[:0], v); err != nil {
+				return false, nil
+			}
+			data = appendCopyText(data, c.scratch)
+		}
+		data = append(data, '\n')
+	}
+	c.copyData = data
+	if err := c.flushBegin(ctx); err != nil {
+		return false, err
+	}
+	if err := c.exec(ctx, "SAVEPOINT siphon_copy"); err != nil {
+		return false, err
+	}
+	_, err = c.c.PgConn().CopyFrom(ctx, bytes.NewReader(data), c.copyStatement(m))
+	if err == nil {
+		return true, c.exec(ctx, "RELEASE SAVEPOINT siphon_copy")
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false, err // the connection: retried by the caller
+	}
+	if err := c.exec(ctx, "ROLLBACK TO SAVEPOINT siphon_copy; RELEASE SAVEPOINT siphon_copy"); err != nil {
+		return false, err
+	}
+	if pe.Code == "23505" {
+		if c.copyOff == nil {
+			c.copyOff = map[int]int{}
+		}
+		c.copyOff[m.ID] = copyBackoff
+	}
+	return false, nil
+}
+
+func (c *conn) copyStatement(m *sqlapply.Mapping) string {
+	if s, ok := c.copies[m.ID]; ok {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString("COPY " + quoteName(m.Target) + " (")
+	for i, col := range m.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(col.Target.Name))
+	}
+	b.WriteString(") FROM STDIN")
+	if c.copies == nil {
+		c.copies = map[int]string{}
+	}
+	c.copies[m.ID] = b.String()
+	return c.copies[m.ID]
+}
+
+// appendCopyText escapes a value's text for COPY's text format.
+func appendCopyText(dst, text []byte) []byte {
+	for _, ch := range text {
+		switch ch {
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		default:
+			dst = append(dst, ch)
+		}
+	}
+	return dst
+}
+
+// send runs the queued batch; n is the number of runs in it.
+func (c *conn) send(ctx context.Context, begin bool, n int) (int, error) {
+	b := &c.batch
+	defer func() { *b = pgx.Batch{} }()
+	if b.Len() == 0 {
+		return 0, nil
+	}
+	br := c.c.SendBatch(ctx, b)
+	if begin {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return 0, err
+		}
+	}
+	for i := range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return i, err
+		}
+	}
+	return n, br.Close()
+}
+
+// str makes a string of buf[from:] without copying; buf is append-only
+// until the batch is sent, and an outgrown array stays alive through the
+// strings that point into it.
+func (c *conn) str(from int) string {
+	if from == len(c.buf) {
+		return ""
+	}
+	return unsafe.String(&c.buf[from], len(c.buf)-from)
+}
+
+func (c *conn) text(enc encoder, col *sqlapply.MappedColumn, v pipeline.Value) (pgtype.Text, error) {
+	if v.IsNull() {
+		return pgtype.Text{}, nil
+	}
+	start := len(c.buf)
+	var err error
+	c.buf, err = enc(c.buf, v)
+	if err != nil {
+		return pgtype.Text{}, &sqlapply.ValueError{Column: col.Name, Err: err}
+	}
+	return pgtype.Text{String: c.str(start), Valid: true}, nil
+}
+
+// args encodes a run's values: one text array per column for set-based
+// statements, one text per value for single-row ones.
+func (c *conn) args(r sqlapply.Run) ([]any, error) {
+	m := r.Mapping
+	encs, err := c.encodersOf(m)
+	if err != nil {
+		return nil, err
+	}
+	switch r.Kind {
+	case sqlapply.RunUpsert, sqlapply.RunInsert:
+		args := make([]any, len(m.Columns))
+		for ci := range m.Columns {
+			col := &m.Columns[ci]
+			arr := make([]pgtype.Text, len(r.Events))
+			for ei := range r.Events {
+				if arr[ei], err = c.text(encs[ci], col, r.Events[ei].After[col.Index]); err != nil {
+					return nil, err
+				}
+			}
+			args[ci] = arr
+		}
+		return args, nil
+	case sqlapply.RunDelete:
+		args := make([]any, len(m.Key))
+		for ki, ci := range m.Key {
+			col := &m.Columns[ci]
+			arr := make([]pgtype.Text, len(r.Events))
+			for ei := range r.Events {
+				if arr[ei], err = c.text(encs[ci], col, r.Events[ei].Before[col.Index]); err != nil {
+					return nil, err
+				}
+			}
+			args[ki] = arr
+		}
+		return args, nil
+	case sqlapply.RunUpdateRow, sqlapply.RunDeleteRow:
+		e := &r.Events[0]
+		var args []any
+		for ci := range m.Columns {
+			col := &m.Columns[ci]
+			t, err := c.text(encs[ci], col, e.Before[col.Index])
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, t)
+		}
+		if r.Kind == sqlapply.RunUpdateRow {
+			for ci := range m.Columns {
+				col := &m.Columns[ci]
+				t, err := c.text(encs[ci], col, e.After[col.Index])
+				if err != nil {
+					return nil, err
+				}
+				args = append(args, t)
+			}
+		}
+		return args, nil
+	case sqlapply.RunUpdateSome:
+		e := &r.Events[0]
+		var args []any
+		for ci := range m.Columns {
+			col := &m.Columns[ci]
+			if col.Key || !r.Present[ci] {
+				continue
+			}
+			t, err := c.text(encs[ci], col, e.After[col.Index])
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, t)
+		}
+		for _, ci := range m.Key {
+			col := &m.Columns[ci]
+			t, err := c.text(encs[ci], col, e.After[col.Index])
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, t)
+		}
+		return args, nil
+	case sqlapply.RunTruncate:
+		return nil, nil
+	}
+	return nil, errors.New("unknown run kind")
+}
+
+// noEquality lists types without an equality operator: a table without a
+// key matches them by their text.
+var noEquality = map[string]bool{"json": true, "xml": true, "point": true, "line": true, "lseg": true,
+	"box": true, "path": true, "polygon": true, "circle": true}
+
+func buildStatement(r sqlapply.Run) string {
+	m := r.Mapping
+	t := quoteName(m.Target)
+	var b strings.Builder
+	cols := func() {
+		for i, c := range m.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quoteIdent(c.Target.Name))
+		}
+	}
+	switch r.Kind {
+	case sqlapply.RunUpsert, sqlapply.RunInsert:
+		b.WriteString("INSERT INTO " + t + " (")
+		cols()
+		b.WriteString(") OVERRIDING SYSTEM VALUE SELECT ")
+		for i, c := range m.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "u.c%d::%s", i+1, c.Target.Cast)
+		}
+		b.WriteString(" FROM unnest(")
+		for i := range m.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d::text[]", i+1)
+		}
+		b.WriteString(") AS u(")
+		for i := range m.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "c%d", i+1)
+		}
+		b.WriteString(")")
+		if r.Kind == sqlapply.RunUpsert {
+			b.WriteString(" ON CONFLICT (")
+			for i, k := range m.Key {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(quoteIdent(m.Columns[k].Target.Name))
+			}
+			b.WriteString(") DO ")
+			set := 0
+			for _, c := range m.Columns {
+				if c.Key {
+					continue
+				}
+				if set == 0 {
+					b.WriteString("UPDATE SET ")
+				} else {
+					b.WriteString(", ")
+				}
+				set++
+				b.WriteString(quoteIdent(c.Target.Name) + " = EXCLUDED." + quoteIdent(c.Target.Name))
+			}
+			if set == 0 {
+				b.WriteString("NOTHING")
+			}
+		}
+	case sqlapply.RunDelete:
+		b.WriteString("DELETE FROM " + t + " AS t USING unnest(")
+		for i := range m.Key {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d::text[]", i+1)
+		}
+		b.WriteString(") AS u(")
+		for i := range m.Key {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "c%d", i+1)
+		}
+		b.WriteString(") WHERE ")
+		for i, k := range m.Key {
+			if i > 0 {
+				b.WriteString(" AND ")
+			}
+			c := m.Columns[k]
+			fmt.Fprintf(&b, "t.%s = u.c%d::%s", quoteIdent(c.Target.Name), i+1, c.Target.Cast)
+		}
+	case sqlapply.RunUpdateRow, sqlapply.RunDeleteRow:
+		match := func() {
+			for i, c := range m.Columns {
+				if i > 0 {
+					b.WriteString(" AND ")
+				}
+				if noEquality[strings.TrimSuffix(strings.ToLower(c.Target.Type), "[]")] {
+					fmt.Fprintf(&b, "%s::text IS NOT DISTINCT FROM $%d::%s::text", quoteIdent(c.Target.Name), i+1, c.Target.Cast)
+				} else {
+					fmt.Fprintf(&b, "%s IS NOT DISTINCT FROM $%d::%s", quoteIdent(c.Target.Name), i+1, c.Target.Cast)
+				}
+			}
+		}
+		n := len(m.Columns)
+		if r.Kind == sqlapply.RunDeleteRow {
+			b.WriteString("DELETE FROM " + t + " WHERE ctid = (SELECT ctid FROM " + t + " WHERE ")
+			match()
+			b.WriteString(" LIMIT 1)")
+			break
+		}
+		b.WriteString("WITH u AS (UPDATE " + t + " SET ")
+		for i, c := range m.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s = $%d::%s", quoteIdent(c.Target.Name), n+i+1, c.Target.Cast)
+		}
+		b.WriteString(" WHERE ctid = (SELECT ctid FROM " + t + " WHERE ")
+		match()
+		b.WriteString(" LIMIT 1) RETURNING 1) INSERT INTO " + t + " (")
+		cols()
+		b.WriteString(") OVERRIDING SYSTEM VALUE SELECT ")
+		for i, c := range m.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d::%s", n+i+1, c.Target.Cast)
+		}
+		b.WriteString(" WHERE NOT EXISTS (SELECT 1 FROM u)")
+	case sqlapply.RunUpdateSome:
+		b.WriteString("UPDATE " + t + " SET ")
+		p := 0
+		for i, c := range m.Columns {
+			if c.Key || !r.Present[i] {
+				continue
+			}
+			if p > 0 {
+				b.WriteString(", ")
+			}
+			p++
+			fmt.Fprintf(&b, "%s = $%d::%s", quoteIdent(c.Target.Name), p, c.Target.Cast)
+		}
+		if p == 0 {
+			k := quoteIdent(m.Columns[m.Key[0]].Target.Name)
+			b.WriteString(k + " = " + k)
+		}
+		b.WriteString(" WHERE ")
+		for i, k := range m.Key {
+			if i > 0 {
+				b.WriteString(" AND ")
+			}
+			p++
+			c := m.Columns[k]
+			fmt.Fprintf(&b, "%s = $%d::%s", quoteIdent(c.Target.Name), p, c.Target.Cast)
+		}
+	case sqlapply.RunTruncate:
+		b.WriteString("TRUNCATE " + t)
+	}
+	return b.String()
+}
