@@ -345,23 +345,16 @@ func TestSnapshotKill9ResumesAtTheLastChunk(t *testing.T) {
 	p := e.start()
 	kvTopic, smallTopic := "it."+db+".kv", "it."+db+".small"
 	reread := 0
-	e.waitReads(p, kvTopic, 0, 2000)
-	for kill := 0; kill < 3; kill++ {
-		if strings.Contains(p.logs(), "snapshot finished") {
-			t.Fatalf("the snapshot finished before kill %d: make the table larger", kill)
-		}
-		p.kill(t)
-		before := e.records()
-		ranges := e.storedSnapshotRanges(kvTopic[3:])
-		p = e.start()
-		// Let the restarted run read on, then count what it read again.
-		e.waitReads(p, kvTopic, len(before), 3*chunk*max(ranges, 1))
+	// checkRestart counts what the run started after a kill read again. It
+	// runs once that run was killed or finished, so that decoding the whole
+	// output never lets a fast snapshot run on past the next kill point.
+	checkRestart := func(kill, start, ranges int, records []record) {
 		seen := map[string]bool{}
-		for _, k := range snapshotReads(t, before)[kvTopic] {
+		for _, k := range snapshotReads(t, records[:start])[kvTopic] {
 			seen[k] = true
 		}
 		again := 0
-		for _, k := range snapshotReads(t, e.records()[len(before):])[kvTopic] {
+		for _, k := range snapshotReads(t, records[start:])[kvTopic] {
 			if seen[k] {
 				again++
 			}
@@ -373,7 +366,24 @@ func TestSnapshotKill9ResumesAtTheLastChunk(t *testing.T) {
 		t.Logf("kill %d: %d ranges in flight, %d rows read again", kill, ranges, again)
 		reread += again
 	}
+	e.waitReads(p, kvTopic, 0, 2000)
+	lastStart, lastRanges := -1, 0
+	for kill := 0; kill < 3; kill++ {
+		if strings.Contains(p.logs(), "snapshot finished") {
+			t.Fatalf("the snapshot finished before kill %d: make the table larger", kill)
+		}
+		p.kill(t)
+		before := e.records()
+		if lastStart >= 0 {
+			checkRestart(kill-1, lastStart, lastRanges, before)
+		}
+		lastStart, lastRanges = len(before), e.storedSnapshotRanges(kvTopic[3:])
+		p = e.start()
+		// Let the restarted run read on past what it may read again.
+		e.waitReads(p, kvTopic, len(before), 3*chunk*max(lastRanges, 1))
+	}
 	waitLog(t, p, "snapshot finished", 3*time.Minute)
+	checkRestart(2, lastStart, lastRanges, e.records())
 	cancel()
 	if err := <-werr; err != nil {
 		t.Fatal(err)

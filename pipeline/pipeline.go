@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 )
@@ -119,10 +118,6 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 		ckpt.listener = l
 	}
 
-	var dbg *os.File
-	if f := os.Getenv("SIPHON_MERGE_DEBUG"); f != "" {
-		dbg, _ = os.Create(f)
-	}
 	queues := make([]chan *Batch, len(p.Sinks))
 	var sinksWG sync.WaitGroup
 	for i, s := range p.Sinks {
@@ -145,12 +140,7 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 				}
 				run, w, next := coalesce(b, q, limits)
 				held = next
-				dbgStart := time.Now()
-				err := s.Write(ctx, w)
-				if dbg != nil {
-					fmt.Fprintf(dbg, "%d write run=%d events=%d dur=%s queued=%d flowb=%d\n", time.Now().UnixMicro(), len(run), len(w.Events), time.Since(dbgStart), len(q), flow.batches)
-				}
-				if err != nil {
+				if err := s.Write(ctx, w); err != nil {
 					cancel(fmt.Errorf("sink %d: %w", i, err))
 					continue
 				}

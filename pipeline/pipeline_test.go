@@ -233,3 +233,337 @@ func waitFor(t *testing.T, cond func() bool) {
 func errorsContain(err error, s string) bool {
 	return err != nil && strings.Contains(err.Error(), s)
 }
+
+// txBatch is a batch of complete single-event source transactions with
+// the given values, its position that of its last value; midTx leaves its
+// last event open (no TxEnd), as a batch handed over inside a transaction.
+func txBatch(midTx bool, vals ...int) *Batch {
+	b := &Batch{}
+	for _, v := range vals {
+		b.Add(Event{Op: OpCreate, After: Row{Int(int64(v))}, TxEnd: true})
+	}
+	if n := len(b.Events); n > 0 {
+		b.Position = Position(strconv.Itoa(vals[n-1]))
+		if midTx {
+			b.Events[n-1].TxEnd = false
+			b.Position = nil
+			if n > 1 {
+				b.Position = Position(strconv.Itoa(vals[n-2]))
+			}
+		}
+	}
+	return b
+}
+
+func positionOnly(p string) *Batch { return &Batch{Position: Position(p)} }
+
+func TestCoalesce(t *testing.T) {
+	one := txBatch(false, 1).Bytes
+	roomy := Limits{MergeEvents: 100, MergeBytes: 1 << 20}
+	tests := []struct {
+		name      string
+		first     *Batch
+		queued    []*Batch
+		limits    Limits
+		wantRun   int    // batches in the Write
+		wantVals  []int  // its events
+		wantEnds  []bool // their TxEnd marks
+		wantPos   string
+		wantNext  int // value of the first event of the batch held back, 0: none
+		wantQueue int // batches left in the queue
+	}{
+		{
+			name: "nothing queued", first: txBatch(false, 1), limits: roomy,
+			wantRun: 1, wantVals: []int{1}, wantEnds: []bool{true}, wantPos: "1",
+		},
+		{
+			name: "queued transactions join", first: txBatch(false, 1),
+			queued: []*Batch{txBatch(false, 2, 3), txBatch(false, 4)}, limits: roomy,
+			wantRun: 3, wantVals: []int{1, 2, 3, 4}, wantEnds: []bool{true, true, true, true}, wantPos: "4",
+		},
+		{
+			name: "position-only batches join and move the position", first: txBatch(false, 1),
+			queued: []*Batch{positionOnly("7"), txBatch(false, 8), positionOnly("9")}, limits: roomy,
+			wantRun: 4, wantVals: []int{1, 8}, wantEnds: []bool{true, true}, wantPos: "9",
+		},
+		{
+			name: "a batch ending inside a transaction is written alone", first: txBatch(true, 1, 2),
+			queued: []*Batch{txBatch(false, 3)}, limits: roomy,
+			wantRun: 1, wantVals: []int{1, 2}, wantEnds: []bool{true, false}, wantPos: "1", wantQueue: 1,
+		},
+		{
+			name: "no position: written alone", first: txBatch(true, 1),
+			queued: []*Batch{txBatch(false, 2)}, limits: roomy,
+			wantRun: 1, wantVals: []int{1}, wantEnds: []bool{false}, wantQueue: 1,
+		},
+		{
+			name: "a queued batch ending inside a transaction is held for the next Write", first: txBatch(false, 1),
+			queued: []*Batch{txBatch(false, 2), txBatch(true, 3, 4), txBatch(false, 5)}, limits: roomy,
+			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{true, true}, wantPos: "2", wantNext: 3, wantQueue: 1,
+		},
+		{
+			name: "event bound", first: txBatch(false, 1, 2),
+			queued: []*Batch{txBatch(false, 3), txBatch(false, 4, 5), txBatch(false, 6)}, limits: Limits{MergeEvents: 4, MergeBytes: 1 << 20},
+			wantRun: 2, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, true}, wantPos: "3", wantNext: 4, wantQueue: 1,
+		},
+		{
+			name: "event bound reached exactly", first: txBatch(false, 1, 2),
+			queued: []*Batch{txBatch(false, 3, 4), txBatch(false, 5)}, limits: Limits{MergeEvents: 4, MergeBytes: 1 << 20},
+			wantRun: 2, wantVals: []int{1, 2, 3, 4}, wantEnds: []bool{true, true, true, true}, wantPos: "4", wantNext: 5,
+		},
+		{
+			name: "byte bound", first: txBatch(false, 1),
+			queued: []*Batch{txBatch(false, 2), txBatch(false, 3)}, limits: Limits{MergeEvents: 100, MergeBytes: 2*one + one/2},
+			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{true, true}, wantPos: "2", wantNext: 3,
+		},
+		{
+			name: "a batch beyond the bounds is written alone, whole", first: txBatch(false, 1, 2, 3),
+			queued: []*Batch{txBatch(false, 4)}, limits: Limits{MergeEvents: 2, MergeBytes: 1 << 20},
+			wantRun: 1, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, true}, wantPos: "3", wantNext: 4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := make(chan *Batch, len(tt.queued)+1)
+			for _, b := range tt.queued {
+				q <- b
+			}
+			before := []*Batch{tt.first}
+			for _, b := range tt.queued {
+				before = append(before, &Batch{Events: append([]Event(nil), b.Events...), Position: b.Position, Bytes: b.Bytes})
+			}
+			run, w, next := coalesce(tt.first, q, tt.limits)
+			if len(run) != tt.wantRun {
+				t.Fatalf("run of %d batches, want %d", len(run), tt.wantRun)
+			}
+			if len(run) == 1 && w != tt.first {
+				t.Error("a batch written alone is not passed as is")
+			}
+			var vals []int
+			var ends []bool
+			for _, e := range w.Events {
+				vals = append(vals, int(e.After[0].AsInt()))
+				ends = append(ends, e.TxEnd)
+			}
+			if !equalInts(vals, tt.wantVals) || len(ends) != len(tt.wantEnds) {
+				t.Fatalf("events %v, want %v", vals, tt.wantVals)
+			}
+			for i := range ends {
+				if ends[i] != tt.wantEnds[i] {
+					t.Fatalf("TxEnd marks %v, want %v", ends, tt.wantEnds)
+				}
+			}
+			if string(w.Position) != tt.wantPos {
+				t.Errorf("position %q, want %q", w.Position, tt.wantPos)
+			}
+			bytes := 0
+			for _, b := range run {
+				bytes += b.Bytes
+			}
+			if w.Bytes != bytes {
+				t.Errorf("bytes %d, want %d", w.Bytes, bytes)
+			}
+			if len(run) > 1 && (len(w.Events) > tt.limits.MergeEvents || w.Bytes > tt.limits.MergeBytes) {
+				t.Errorf("merged write of %d events, %d bytes exceeds %+v", len(w.Events), w.Bytes, tt.limits)
+			}
+			switch {
+			case tt.wantNext == 0 && next != nil:
+				t.Errorf("held back a batch: %+v", next)
+			case tt.wantNext != 0 && (next == nil || int(next.Events[0].After[0].AsInt()) != tt.wantNext):
+				t.Errorf("held back %+v, want the batch starting with %d", next, tt.wantNext)
+			}
+			if len(q) != tt.wantQueue {
+				t.Errorf("%d batches left queued, want %d", len(q), tt.wantQueue)
+			}
+			// The batches themselves are untouched: each is acknowledged
+			// as emitted.
+			for i, b := range run[1:] {
+				orig := before[i+1]
+				if len(b.Events) != len(orig.Events) || string(b.Position) != string(orig.Position) || b.Bytes != orig.Bytes {
+					t.Errorf("batch %d changed by the merge", i+1)
+				}
+			}
+		})
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// txSource emits n single-event source transactions, one batch each, as
+// a source does whose stream goes idle after every commit.
+type txSource struct{ n int }
+
+func (s *txSource) Run(ctx context.Context, _ Position, stop <-chan struct{}, emit EmitFunc) error {
+	for i := 1; i <= s.n; i++ {
+		if err := emit(ctx, txBatch(false, i)); err != nil {
+			return err
+		}
+	}
+	<-stop
+	return nil
+}
+
+// writeLog records each Write; the first blocks until release is closed.
+type writeLog struct {
+	mu      sync.Mutex
+	release chan struct{}
+	writes  []*Batch
+}
+
+func (s *writeLog) Write(ctx context.Context, b *Batch) error {
+	s.mu.Lock()
+	first := len(s.writes) == 0
+	s.mu.Unlock()
+	if first {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	s.writes = append(s.writes, b)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *writeLog) Close() error { return nil }
+
+// Behind a slow sink, the batches queued meanwhile reach it in one Write,
+// and every invariant holds: each sink applies every event once, in order;
+// each Write's position is that of its last event; checkpoints increase
+// and reach the last position.
+func TestPipelineMergesQueuedTransactions(t *testing.T) {
+	const n, inFlight = 40, 8
+	slow := &writeLog{release: make(chan struct{})}
+	fast := &writeLog{release: make(chan struct{})}
+	close(fast.release)
+	store := &memStore{}
+	p := &Pipeline{Name: "t", Source: &txSource{n: n}, Sinks: []Sink{slow, fast}, Store: store,
+		Limits: Limits{MaxBatches: inFlight, MaxBytes: 1 << 20, MergeEvents: 5, MergeBytes: 1 << 20}, Stats: &Stats{}}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), nil, stop) }()
+	waitFor(t, func() bool { return p.Stats.emittedOrZero() == inFlight })
+	close(slow.release)
+	waitFor(t, func() bool { return store.last() == n })
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for name, s := range map[string]*writeLog{"slow": slow, "fast": fast} {
+		next := 1
+		for i, w := range s.writes {
+			if len(w.Events) == 0 || len(w.Events) > 5 {
+				t.Fatalf("%s sink write %d: %d events", name, i, len(w.Events))
+			}
+			for _, e := range w.Events {
+				if v := int(e.After[0].AsInt()); v != next || !e.TxEnd {
+					t.Fatalf("%s sink write %d: event %d (TxEnd %v), want %d", name, i, v, e.TxEnd, next)
+				}
+				next++
+			}
+			if string(w.Position) != strconv.Itoa(next-1) {
+				t.Fatalf("%s sink write %d: position %s after event %d", name, i, w.Position, next-1)
+			}
+		}
+		if next != n+1 {
+			t.Fatalf("%s sink applied %d events, want %d", name, next-1, n)
+		}
+	}
+	// While the slow sink held its first Write, the source filled the
+	// pipeline: the second Write carries at least the batches queued
+	// meanwhile (at least 3: the first took at most 5 of 8), as many as
+	// the merge bound allows.
+	if len(slow.writes) < 2 {
+		t.Fatalf("slow sink: %d writes", len(slow.writes))
+	}
+	if got, want := len(slow.writes[1].Events), min(5, inFlight-len(slow.writes[0].Events)); got < want {
+		t.Fatalf("slow sink's second write has %d events, want at least %d merged", got, want)
+	}
+	prev := 0
+	for _, s := range store.saved {
+		v, _ := strconv.Atoi(s)
+		if v <= prev {
+			t.Fatalf("checkpoints not increasing: %v", store.saved)
+		}
+		prev = v
+	}
+}
+
+// offerSource commits n single-event transactions through a Batcher,
+// offering the batch after each, then flushes and reports offered.
+type offerSource struct {
+	n       int
+	offered chan struct{}
+}
+
+func (s *offerSource) Run(ctx context.Context, _ Position, stop <-chan struct{}, emit EmitFunc) error {
+	b := NewBatcher(emit, 1000, 1<<20, time.Hour)
+	for i := 1; i <= s.n; i++ {
+		b.Add(Event{Op: OpCreate, After: Row{Int(int64(i))}})
+		b.Boundary(Position(strconv.Itoa(i)))
+		if err := b.Offer(ctx); err != nil {
+			return err
+		}
+	}
+	close(s.offered)
+	if err := b.Flush(ctx, false); err != nil {
+		return err
+	}
+	<-stop
+	return nil
+}
+
+// While the sink is behind and the pipeline full, the source's batch
+// grows instead of waiting: once the sink catches up, everything committed
+// meanwhile arrives in one batch, in order, with the last position.
+func TestPipelineOfferGrowsTheBatchWhileFull(t *testing.T) {
+	const n = 50
+	sink := &writeLog{release: make(chan struct{})}
+	store := &memStore{}
+	src := &offerSource{n: n, offered: make(chan struct{})}
+	p := &Pipeline{Name: "t", Source: src, Sinks: []Sink{sink}, Store: store,
+		Limits: Limits{MaxBatches: 2, MaxBytes: 1 << 20}, Stats: &Stats{}}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), nil, stop) }()
+	<-src.offered
+	if got := p.Stats.emittedOrZero(); got != 2 {
+		t.Fatalf("%d batches emitted into a pipeline of 2, sink blocked", got)
+	}
+	close(sink.release)
+	waitFor(t, func() bool { return store.last() == n })
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := p.Stats.emittedOrZero(); got != 3 {
+		t.Fatalf("%d batches emitted, want 3 (two, then the rest grown into one)", got)
+	}
+	next := 1
+	for i, w := range sink.writes {
+		for _, e := range w.Events {
+			if v := int(e.After[0].AsInt()); v != next || !e.TxEnd {
+				t.Fatalf("write %d: event %d (TxEnd %v), want %d", i, v, e.TxEnd, next)
+			}
+			next++
+		}
+		if string(w.Position) != strconv.Itoa(next-1) {
+			t.Fatalf("write %d: position %s after event %d", i, w.Position, next-1)
+		}
+	}
+	if next != n+1 {
+		t.Fatalf("sink applied %d events, want %d", next-1, n)
+	}
+}
