@@ -133,7 +133,7 @@ func TestVerify(t *testing.T) {
 			var werr error
 			wg.Go(func() { werr = allTypesWriter(ctx, shared, src, &next, 11) })
 			time.AfterFunc(2*time.Second, cancel)
-			out, text, code = e.verify("--table", src+".all_types", "--chunk-rows", "10", "--rechecks", "4", "--recheck-delay", "1s", "--max-keys", "100")
+			out, text, code = e.verify("--table", src+".all_types", "--chunk-rows", "10", "--rechecks", "4", "--recheck-delay", "1s", "--max-keys", "300")
 			cancel()
 			wg.Wait()
 			if werr != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/siphoncdc/siphon/capture/postgres/pgtype"
 	"github.com/siphoncdc/siphon/capture/snapshot"
 	"github.com/siphoncdc/siphon/pipeline"
+	"github.com/siphoncdc/siphon/pipeline/debezium"
 )
 
 // TableFilter selects the captured tables by schema and name.
@@ -892,7 +893,10 @@ func messageTable(prefix string) *pipeline.Table {
 		{Name: "content", Schema: &pipeline.Schema{Type: pipeline.TypeBytes, Optional: true}, Native: pipeline.NativeType{Name: "bytea"}},
 	}
 	t := pipeline.NewTable(pipeline.TableID{Name: "message"}, topic, cols, []int{0})
-	t.KeySchema.Name, t.KeySchema.Version = "io.debezium.connector.postgresql.MessageKey", 1
-	t.ValueSchema.Name, t.ValueSchema.Version = "io.debezium.connector.postgresql.Message", 1
+	// As LogicalDecodingMessageMonitor builds them: named, unversioned; the
+	// message block is a required member of the value.
+	t.KeySchema.Name, t.KeySchema.Version = "io.debezium.connector.postgresql.MessageKey", 0
+	t.KeySchema.Fields[0].Schema = str
+	t.ValueSchema.Name, t.ValueSchema.Version, t.ValueSchema.Optional = debezium.PostgresMessageSchema, 0, false
 	return t
 }

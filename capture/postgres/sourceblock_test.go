@@ -3,6 +3,7 @@ package postgres
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/siphoncdc/siphon/pipeline"
@@ -57,5 +58,44 @@ func TestTailNullsAndOrigin(t *testing.T) {
 	}
 	if s := sequence(0, 7); s != `[null,"7"]` {
 		t.Errorf("sequence %s", s)
+	}
+}
+
+// TestLogicalMessageEnvelope checks a logical decoding message against the
+// shape of Debezium's LogicalDecodingMessageMonitor (SPEC §5.5): key
+// {prefix} named MessageKey; value op, ts_ms, source, message{prefix,
+// content} — no before/after, no envelope version.
+func TestLogicalMessageEnvelope(t *testing.T) {
+	e := &pipeline.Event{
+		Op: pipeline.OpMessage, Table: messageTable("dbserver1"),
+		After: pipeline.Row{pipeline.String("audit"), pipeline.Bytes([]byte("hi"))},
+		Source: pipeline.SourceBlock{
+			Info: sourceInfo("3.1.3.Final", "dbserver1"), TsUs: 1766925059528750, DB: "postgres",
+			Sequence: sequence(34389280, 34389336),
+			Tail:     &pgTail{txID: 779, lsn: 34389336},
+		},
+		TsNs: 1766925059873428925,
+	}
+	const source = `"source":{"version":"3.1.3.Final","connector":"postgresql","name":"dbserver1","ts_ms":1766925059528,"snapshot":"false","db":"postgres","sequence":"[\"34389280\",\"34389336\"]","ts_us":1766925059528750,"ts_ns":1766925059528750000,"schema":"","table":"","txId":779,"lsn":34389336,"xmin":null,"origin":null,"origin_lsn":null}`
+	bare := debezium.NewEncoder(debezium.Options{})
+	if got, want := string(bare.AppendValue(nil, e)), `{"op":"m","ts_ms":1766925059873,`+source+`,"message":{"prefix":"audit","content":"aGk="}}`; got != want {
+		t.Errorf("value\n got: %s\nwant: %s", got, want)
+	}
+	if got, want := string(bare.AppendKey(nil, e)), `{"prefix":"audit"}`; got != want {
+		t.Errorf("key %s, want %s", got, want)
+	}
+	withSchemas := debezium.NewEncoder(debezium.Options{Schemas: true})
+	key := string(withSchemas.AppendKey(nil, e))
+	if want := `{"schema":{"type":"struct","fields":[{"type":"string","optional":true,"field":"prefix"}],"optional":false,"name":"io.debezium.connector.postgresql.MessageKey"},"payload":{"prefix":"audit"}}`; key != want {
+		t.Errorf("key with schema\n got: %s\nwant: %s", key, want)
+	}
+	value := string(withSchemas.AppendValue(nil, e))
+	for _, part := range []string{
+		`{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},{"type":"struct","fields":[`,
+		`"name":"io.debezium.connector.postgresql.Source","version":1,"field":"source"},{"type":"struct","fields":[{"type":"string","optional":true,"field":"prefix"},{"type":"bytes","optional":true,"field":"content"}],"optional":false,"name":"io.debezium.connector.postgresql.Message","field":"message"}],"optional":false,"name":"io.debezium.connector.postgresql.MessageValue"},"payload":{"op":"m","ts_ms":1766925059873,` + source + `,"message":{"prefix":"audit","content":"aGk="}}}`,
+	} {
+		if !strings.Contains(value, part) {
+			t.Errorf("value with schema lacks\n%s\nin\n%s", part, value)
+		}
 	}
 }

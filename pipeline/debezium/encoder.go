@@ -52,6 +52,9 @@ type tableFormat struct {
 	keySchema    []*pipeline.Schema
 	// mongo selects Debezium's MongoDB envelope and key (mongo.go).
 	mongo bool
+	// message selects the PostgreSQL logical decoding message envelope
+	// (message.go).
+	message bool
 }
 
 // NewEncoder returns an Encoder for the given options.
@@ -127,6 +130,9 @@ func (enc *Encoder) appendKey(dst []byte, e *pipeline.Event, f *tableFormat) []b
 }
 
 func (enc *Encoder) appendValue(dst []byte, e *pipeline.Event, f *tableFormat) []byte {
+	if f.message {
+		return enc.appendMessageValue(dst, e, f)
+	}
 	if f.mongo {
 		return enc.appendMongoValue(dst, e, f)
 	}
@@ -290,6 +296,9 @@ func (enc *Encoder) render(t *pipeline.Table, info *pipeline.SourceInfo) *tableF
 	}
 	if info != nil && info.Connector == MongoConnector {
 		enc.renderMongo(f, t, info)
+	}
+	if value.Name == PostgresMessageSchema {
+		enc.renderMessage(f, value, info)
 	}
 	return f
 }
