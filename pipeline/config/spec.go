@@ -298,33 +298,9 @@ func (d *decoder) postgresName(v value, what string) (string, bool) {
 // postgresURLProblems lists what is wrong with a PostgreSQL URL, in words
 // that quote no part of it.
 func postgresURLProblems(raw string) []string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return []string{describeURLError(err, raw)}
-	}
-	var problems []string
-	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		if u.Scheme == "" {
-			problems = append(problems, "has no scheme: expected postgres://user:password@host:port/database")
-		} else {
-			problems = append(problems, "scheme must be postgres or postgresql")
-		}
-	}
-	if u.Opaque != "" {
-		return append(problems, "expected postgres://user:password@host:port/database")
-	}
-	if u.Hostname() == "" {
-		problems = append(problems, "host required")
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			problems = append(problems, "port must be 1..65535")
-		}
-	} else if strings.HasSuffix(u.Host, ":") {
-		problems = append(problems, "port must be 1..65535")
-	}
-	if u.User == nil || u.User.Username() == "" {
-		problems = append(problems, "user required")
+	u, problems := serverURLProblems(raw, "postgres", "postgresql", "postgres://user:password@host:port/database")
+	if u == nil {
+		return problems
 	}
 	if db := strings.Trim(u.Path, "/"); db == "" {
 		problems = append(problems, "database required: postgres://user:password@host:port/database")

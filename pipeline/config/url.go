@@ -139,33 +139,9 @@ func (m MySQLURL) LogValue() slog.Value { return slog.StringValue(m.String()) }
 // mysqlURLProblems lists what is wrong with a MySQL URL, in words that
 // quote no part of it: a malformed URL can put the password anywhere.
 func mysqlURLProblems(raw string) []string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return []string{describeURLError(err, raw)}
-	}
-	var problems []string
-	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
-		if u.Scheme == "" {
-			problems = append(problems, "has no scheme: expected mysql://user:password@host:port")
-		} else {
-			problems = append(problems, "scheme must be mysql or mariadb")
-		}
-	}
-	if u.Opaque != "" {
-		return append(problems, "expected mysql://user:password@host:port")
-	}
-	if u.Hostname() == "" {
-		problems = append(problems, "host required")
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			problems = append(problems, "port must be 1..65535")
-		}
-	} else if strings.HasSuffix(u.Host, ":") {
-		problems = append(problems, "port must be 1..65535")
-	}
-	if u.User == nil || u.User.Username() == "" {
-		problems = append(problems, "user required")
+	u, problems := serverURLProblems(raw, "mysql", "mariadb", "mysql://user:password@host:port")
+	if u == nil {
+		return problems
 	}
 	if u.Path != "" && u.Path != "/" {
 		problems = append(problems, "must not have a path (choose databases with tables)")
@@ -245,4 +221,39 @@ func isCharsetName(s string) bool {
 		}
 	}
 	return true
+}
+
+// serverURLProblems checks what every server URL needs — a known scheme
+// (one of two spellings), a host, a valid port, a user — in words that
+// quote no part of it. It returns nil for u when the rest of the URL cannot
+// be checked.
+func serverURLProblems(raw, scheme, alias, form string) (u *url.URL, problems []string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, []string{describeURLError(err, raw)}
+	}
+	if u.Scheme != scheme && u.Scheme != alias {
+		if u.Scheme == "" {
+			problems = append(problems, "has no scheme: expected "+form)
+		} else {
+			problems = append(problems, "scheme must be "+scheme+" or "+alias)
+		}
+	}
+	if u.Opaque != "" {
+		return nil, append(problems, "expected "+form)
+	}
+	if u.Hostname() == "" {
+		problems = append(problems, "host required")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			problems = append(problems, "port must be 1..65535")
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		problems = append(problems, "port must be 1..65535")
+	}
+	if u.User == nil || u.User.Username() == "" {
+		problems = append(problems, "user required")
+	}
+	return u, problems
 }
