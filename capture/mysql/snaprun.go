@@ -196,7 +196,10 @@ func (st *stream) addSnapshotRow(ctx context.Context, em *snapshot.Emission, row
 		TsNs:   now,
 	})
 	if st.out.Full() {
-		return st.flush(ctx, false)
+		// Inside the chunk: the row just added stays for the next batch,
+		// so that the chunk's last row goes out with the position that
+		// ends it rather than leaving that position a batch of its own.
+		return st.flush(ctx, true)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/go-mysql-org/go-mysql/client"
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -21,17 +22,26 @@ import (
 // file number in the high 32 bits, offset in the low.
 func watermark(file string, pos uint32) uint64 { return fileSeq(file)<<32 | uint64(pos) }
 
+// sqlDecodeFunc turns a column value as the client returns it into a Value.
+type sqlDecodeFunc = func(gomysql.FieldValue, *coltype.Arena) (pipeline.Value, error)
+
 // snapTable is a table as the snapshot reads it.
 type snapTable struct {
 	t        *snapshot.Table
 	db, name string
 	cols     []coltype.Column
-	decode   []func(gomysql.FieldValue, *coltype.Arena) (pipeline.Value, error)
+	decode   []sqlDecodeFunc
 	key      []int  // chunking key columns
 	selects  string // the column list
 	from     string // `db`.`table`
 	orderBy  string
 	intSplit bool // the chunking key is one integer column: ranges by value
+	// Chunk reads select DATE, DATETIME and TIMESTAMP columns as
+	// themselves and decode their binary-protocol bytes (see
+	// rawTemporals); other reads select them as text.
+	chunkSelects string
+	chunkDecode  []sqlDecodeFunc
+	rawTemporal  []int // their positions
 }
 
 // snapReader reads chunks of MySQL/MariaDB tables. It implements
@@ -50,13 +60,25 @@ type readConn struct {
 
 func newSnapReader(ctx context.Context, ep Endpoint, info *serverInfo, conns int) (*snapReader, error) {
 	r := &snapReader{ep: ep, info: info, pool: make(chan *readConn, conns), tables: map[string]*snapTable{}}
-	for range conns {
-		c, err := dial(ctx, ep)
+	// At once: each dial is a few round trips, and the snapshot's start
+	// waits for them.
+	dialed := make([]*client.Conn, conns)
+	errs := make([]error, conns)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() { dialed[i], errs[i] = dial(ctx, ep) })
+	}
+	wg.Wait()
+	for _, c := range dialed {
+		if c != nil {
+			r.pool <- &readConn{c: c, stmts: map[string]*client.Stmt{}}
+		}
+	}
+	for _, err := range errs {
 		if err != nil {
 			r.Close()
 			return nil, err
 		}
-		r.pool <- &readConn{c: c, stmts: map[string]*client.Stmt{}}
 	}
 	return r, nil
 }
@@ -150,7 +172,7 @@ func (r *snapReader) plan(c *client.Conn, filter TableFilter, topicPrefix string
 		if err != nil {
 			return nil, err
 		}
-		uniques, err := uniqueKeys(c, db, picked)
+		uniques, err := uniqueKeys(c, db, defs)
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +200,7 @@ func (r *snapReader) describe(d tableDef, unique []string, topicPrefix string) (
 	st := &snapTable{db: d.Database, name: d.Table, from: quoteIdent(d.Database) + "." + quoteIdent(d.Table)}
 	where := "table " + d.Database + "." + d.Table
 	cols := make([]pipeline.Column, len(d.Columns))
-	var sel []string
+	var sel, chunkSels []string
 	for i, ic := range d.Columns {
 		c, err := coltype.FromInformationSchema(ic, string(r.info.Flavor))
 		if err != nil {
@@ -188,27 +210,22 @@ func (r *snapReader) describe(d tableDef, unique []string, topicPrefix string) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: column %s: %w", where, c.Name, err)
 		}
-		dec, err := c.SQLDecoder()
+		dec, chunkDec, err := sqlDecoders(c)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		cols[i] = pipeline.Column{Name: c.Name, Schema: schema, Native: c.Native()}
 		st.cols = append(st.cols, c)
 		st.decode = append(st.decode, dec)
-		switch c.Type {
-		case coltype.TypeDate, coltype.TypeDateTime, coltype.TypeTimestamp, coltype.TypeTime:
-			// As text: go-mysql formats binary-protocol temporals with
-			// fmt, several times slower than parsing the server's text.
-			sel = append(sel, "CAST("+quoteIdent(c.Name)+" AS CHAR)")
-		case coltype.TypeFloat:
-			// The text protocol prints a FLOAT with six digits; as a DOUBLE
-			// it keeps every bit of the float32.
-			sel = append(sel, "CAST("+quoteIdent(c.Name)+" AS DOUBLE)")
-		default:
-			sel = append(sel, quoteIdent(c.Name))
+		st.chunkDecode = append(st.chunkDecode, chunkDec)
+		if c.IsBinaryTemporal() {
+			st.rawTemporal = append(st.rawTemporal, i)
 		}
+		text, chunk := selectExprs(c)
+		sel, chunkSels = append(sel, text), append(chunkSels, chunk)
 	}
 	st.selects = strings.Join(sel, ", ")
+	st.chunkSelects = strings.Join(chunkSels, ", ")
 	index := func(names []string) []int {
 		var out []int
 		for _, n := range names {
@@ -245,23 +262,70 @@ func (r *snapReader) describe(d tableDef, unique []string, topicPrefix string) (
 	return st, nil
 }
 
-func uniqueKeys(c *client.Conn, db string, tables []string) (map[string][]string, error) {
-	quoted := make([]string, len(tables))
-	for i, t := range tables {
-		quoted[i] = sqlString(t)
+// uniqueKeys finds, per table, the first unique index (by name) whose
+// columns are all NOT NULL. Nullability comes from the column definitions:
+// joining information_schema.COLUMNS here would make the server open every
+// table of every database (tens of milliseconds at each start).
+// sqlDecoders are a column's decoders for reads of st.selects and of
+// st.chunkSelects.
+func sqlDecoders(c coltype.Column) (text, chunk sqlDecodeFunc, err error) {
+	if text, err = c.SQLDecoder(); err != nil || !c.IsBinaryTemporal() {
+		return text, text, err
 	}
-	r, err := c.Execute(`SELECT s.TABLE_NAME, s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE
-		FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c
-		  ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
-		WHERE s.TABLE_SCHEMA = ` + sqlString(db) + ` AND s.TABLE_NAME IN (` + strings.Join(quoted, ",") + `)
-		  AND s.NON_UNIQUE = 0 AND s.INDEX_NAME <> 'PRIMARY'
-		ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX`)
+	chunk, err = c.SQLBinaryTemporalDecoder()
+	return text, chunk, err
+}
+
+// selectExprs is how a column is selected: text for st.selects, chunk for
+// st.chunkSelects.
+func selectExprs(c coltype.Column) (text, chunk string) {
+	col := quoteIdent(c.Name)
+	switch c.Type {
+	case coltype.TypeDate, coltype.TypeDateTime, coltype.TypeTimestamp, coltype.TypeTime:
+		// As text: go-mysql formats binary-protocol temporals with fmt,
+		// several times slower than parsing the server's text. Chunk reads
+		// take DATE, DATETIME and TIMESTAMP as binary bytes instead.
+		text = "CAST(" + col + " AS CHAR)"
+	case coltype.TypeFloat:
+		// The text protocol prints a FLOAT with six digits; as a DOUBLE it
+		// keeps every bit of the float32.
+		text = "CAST(" + col + " AS DOUBLE)"
+	default:
+		text = col
+	}
+	if c.IsBinaryTemporal() {
+		return text, col
+	}
+	return text, text
+}
+
+func uniqueKeys(c *client.Conn, db string, defs []tableDef) (map[string][]string, error) {
+	nullable := map[string]map[string]bool{} // table → column → nullable
+	var quoted []string
+	for _, d := range defs {
+		if d.Dropped {
+			continue
+		}
+		cols := map[string]bool{}
+		for _, ic := range d.Columns {
+			cols[ic.Name] = ic.IsNullable
+		}
+		nullable[d.Table] = cols
+		quoted = append(quoted, sqlString(d.Table))
+	}
+	if len(quoted) == 0 {
+		return nil, nil
+	}
+	r, err := c.Execute(`SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ` + sqlString(db) + ` AND TABLE_NAME IN (` + strings.Join(quoted, ",") + `)
+		  AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'
+		ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`)
 	if err != nil {
 		return nil, fmt.Errorf("read unique keys of %s: %w", db, err)
 	}
 	type idx struct {
-		cols     []string
-		nullable bool
+		cols   []string
+		usable bool
 	}
 	found := map[string]map[string]*idx{}
 	var order []string
@@ -272,17 +336,20 @@ func uniqueKeys(c *client.Conn, db string, tables []string) (map[string][]string
 		}
 		x := found[t][name]
 		if x == nil {
-			x = &idx{}
+			x = &idx{usable: true}
 			found[t][name] = x
 			order = append(order, t+"\x00"+name)
 		}
-		x.cols = append(x.cols, str(r, i, 2))
-		x.nullable = x.nullable || str(r, i, 3) == "YES"
+		col := str(r, i, 2)
+		// An expression key part has no column name.
+		isNullable, known := nullable[t][col]
+		x.cols = append(x.cols, col)
+		x.usable = x.usable && known && !isNullable
 	}
 	out := map[string][]string{}
 	for _, tn := range order {
 		t, name, _ := strings.Cut(tn, "\x00")
-		if x := found[t][name]; !x.nullable && out[t] == nil {
+		if x := found[t][name]; x.usable && out[t] == nil {
 			out[t] = x.cols
 		}
 	}
@@ -376,7 +443,7 @@ func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapsh
 		conds = append(conds, quoteIdent(st.cols[st.key[0]].Name)+" <= ?")
 		args = append(args, vals[0])
 	}
-	q := "SELECT " + st.selects + " FROM " + st.from
+	q := "SELECT " + st.chunkSelects + " FROM " + st.from
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
@@ -388,17 +455,20 @@ func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapsh
 			return err
 		}
 		ncols := len(st.cols)
-		slab := make([]pipeline.Value, limit*ncols)
+		var slab []pipeline.Value
 		ch.Rows = make([]pipeline.Row, 0, min(limit, 1024))
 		var last []gomysql.FieldValue
 		var keyBuf []byte
 		var arena coltype.Arena // the chunk's text and bytes
-		low, high, err := r.consistentRead(rc, q, args, floor, func(vals []gomysql.FieldValue) error {
+		low, high, err := r.consistentRead(rc, q, args, floor, st.rawTemporals, func(vals []gomysql.FieldValue) error {
 			if len(ch.Rows) == limit {
 				ch.More = true // the extra row only says that more follow
 				return nil
 			}
-			row, err := st.row(vals, slab[:ncols:ncols], &arena)
+			if len(slab) < ncols {
+				slab = make([]pipeline.Value, slabRows(ncols, limit-len(ch.Rows))*ncols)
+			}
+			row, err := st.decodeRow(st.chunkDecode, vals, slab[:ncols:ncols], &arena)
 			if err != nil {
 				return err
 			}
@@ -413,7 +483,9 @@ func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapsh
 		}
 		ch.Low, ch.High = low, high
 		if len(ch.Rows) > 0 {
-			ch.Last = encodeCursor(last)
+			if ch.Last, err = st.cursor(last); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -421,6 +493,39 @@ func (r *snapReader) ReadChunk(ctx context.Context, t *snapshot.Table, rg snapsh
 		return nil, fmt.Errorf("read %s: %w", t.Name, redact(err, r.ep.Password))
 	}
 	return ch, nil
+}
+
+// cursor encodes the key values of a chunk's last row. A DATE, DATETIME
+// or TIMESTAMP key value, read as binary-protocol bytes, goes into the
+// cursor as the server's text of it, as other reads select it: the server
+// reads the text back as the same value, and cursors stay as they were
+// stored by earlier versions.
+func (st *snapTable) cursor(key []gomysql.FieldValue) ([]byte, error) {
+	for j, k := range st.key {
+		c := st.cols[k]
+		if !c.IsBinaryTemporal() || key[j].Type != gomysql.FieldValueTypeString {
+			continue
+		}
+		text, err := c.AppendBinaryTemporalText(nil, key[j].AsString())
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", st.t.Name, err)
+		}
+		key[j] = gomysql.NewFieldValue(gomysql.FieldValueTypeString, 0, text)
+	}
+	return encodeCursor(key), nil
+}
+
+// slabBytes is about how much of a chunk's values is allocated at once.
+// The allocation zeroes its memory, which brings it into the cache just
+// before the rows are decoded into it; one allocation for a whole chunk
+// (megabytes) would be out of the cache again by then, and decoding would
+// wait on memory for every row.
+const slabBytes = 16 << 10
+
+// slabRows is how many rows of ncols values the next slab holds, at most
+// left.
+func slabRows(ncols, left int) int {
+	return max(1, min(left, slabBytes/(ncols*int(unsafe.Sizeof(pipeline.Value{})))))
 }
 
 // copyKey copies the key columns of a row, bytes included, into dst/buf.
@@ -443,7 +548,7 @@ func copyKey(dst []gomysql.FieldValue, buf []byte, vals []gomysql.FieldValue, ke
 // high = that position. On MySQL, which reports no such position, low is
 // the stream position when the read started and high the binlog end after
 // it.
-func (r *snapReader) consistentRead(rc *readConn, q string, args []any, floor uint64, row func([]gomysql.FieldValue) error) (uint64, uint64, error) {
+func (r *snapReader) consistentRead(rc *readConn, q string, args []any, floor uint64, fields func(*gomysql.Result) error, row func([]gomysql.FieldValue) error) (uint64, uint64, error) {
 	s, err := rc.stmt(q)
 	if err != nil {
 		return 0, 0, err
@@ -458,12 +563,12 @@ func (r *snapReader) consistentRead(rc *readConn, q string, args []any, floor ui
 		if err != nil {
 			return 0, 0, err
 		}
-		if err := s.ExecuteSelectStreaming(&res, row, nil, args...); err != nil {
+		if err := s.ExecuteSelectStreaming(&res, row, fields, args...); err != nil {
 			return 0, 0, err
 		}
 		return wm, wm, nil
 	}
-	if err := s.ExecuteSelectStreaming(&res, row, nil, args...); err != nil {
+	if err := s.ExecuteSelectStreaming(&res, row, fields, args...); err != nil {
 		return 0, 0, err
 	}
 	end, _, err := masterStatus(rc.c)
@@ -523,16 +628,42 @@ func (st *snapTable) keyAfter(cursor []byte) (string, []any, error) {
 	return "(" + strings.Join(ors, " OR ") + ")", args, nil
 }
 
-// row decodes one result row into row (len(st.cols) values); what the
-// values own is copied into arena.
+// row decodes one result row of st.selects into row (len(st.cols)
+// values); what the values own is copied into arena.
 func (st *snapTable) row(vals []gomysql.FieldValue, row pipeline.Row, arena *coltype.Arena) (pipeline.Row, error) {
+	return st.decodeRow(st.decode, vals, row, arena)
+}
+
+func (st *snapTable) decodeRow(decode []sqlDecodeFunc, vals []gomysql.FieldValue, row pipeline.Row, arena *coltype.Arena) (pipeline.Row, error) {
 	for i, fv := range vals {
 		var err error
-		if row[i], err = st.decode[i](fv, arena); err != nil {
+		if row[i], err = decode[i](fv, arena); err != nil {
 			return nil, fmt.Errorf("table %s: %w", st.t.Name, err)
 		}
 	}
 	return row, nil
+}
+
+// rawTemporals makes go-mysql hand over the binary-protocol bytes of the
+// chunk's DATE, DATETIME and TIMESTAMP columns instead of formatting them
+// with fmt: declared as strings, their values (a length byte, then at most
+// 11 bytes) read as length-encoded strings of those bytes, which
+// coltype.SQLBinaryTemporalDecoder decodes. It runs once the result's
+// column definitions are read, before its rows.
+func (st *snapTable) rawTemporals(res *gomysql.Result) error {
+	if len(res.Fields) != len(st.cols) {
+		return fmt.Errorf("table %s: the server returned %d columns for %d", st.t.Name, len(res.Fields), len(st.cols))
+	}
+	for _, i := range st.rawTemporal {
+		f := res.Fields[i]
+		switch f.Type {
+		case gomysql.MYSQL_TYPE_DATE, gomysql.MYSQL_TYPE_NEWDATE, gomysql.MYSQL_TYPE_DATETIME, gomysql.MYSQL_TYPE_TIMESTAMP:
+			f.Type = gomysql.MYSQL_TYPE_VAR_STRING
+		default:
+			return fmt.Errorf("table %s: column %s: the server returned type %d, not a date or time", st.t.Name, st.cols[i].Name, f.Type)
+		}
+	}
+	return nil
 }
 
 // A cursor is the key values of a row as the server returned them,

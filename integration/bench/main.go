@@ -42,7 +42,9 @@ func main() {
 	only := flag.String("only", "", "run only this part: decode, stream or snapshot")
 	flag.IntVar(&snapParallelism, "parallelism", 2, "snapshot_parallelism for the snapshot run")
 	flag.IntVar(&snapChunk, "chunk", 8192, "snapshot_chunk_rows for the snapshot run")
-	flag.StringVar(&sinkPath, "sink-path", "events.jsonl", "file sink path for the snapshot run (/dev/null measures siphon without the disk)")
+	flag.StringVar(&sinkPath, "sink-path", "", "file sink path for the snapshot run; empty: /dev/null (like the reference's output), then a real file")
+	flag.StringVar(&compareBin, "compare", "", "another siphon binary (e.g. built before a change) to snapshot alternately with this tree's, in the same run")
+	flag.IntVar(&snapRounds, "snapshot-rounds", 2, "snapshot measurements of each reader (best is reported)")
 	flag.Parse()
 	part = *only
 	if *cpuProfile != "" {
@@ -123,7 +125,17 @@ func run(rows, txRows, rounds int, schemas bool) error {
 		}
 	}
 	if want("snapshot") {
-		return snapshotBench(ctx, bin, work, db, rows, schemas)
+		if sinkPath != "" {
+			return snapshotBench(ctx, bin, work, db, rows, schemas)
+		}
+		// Both outputs: /dev/null compares like with like (the reference
+		// discards its output); a real file adds writing and fsyncing it.
+		for _, p := range []string{os.DevNull, "events.jsonl"} {
+			sinkPath = p
+			if err := snapshotBench(ctx, bin, work, db, rows, schemas); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -158,121 +170,150 @@ func decodeBench(ctx context.Context, files []string, rounds int) error {
 }
 
 // snapshotBench snapshots the table with siphon (initial_only, file sink)
-// and reads it with `mariadb --batch --quick` into /dev/null, alternately.
+// and reads it with `mariadb --batch --quick` into /dev/null, alternately;
+// with -compare, a second siphon binary takes its turn in each round too.
 func snapshotBench(ctx context.Context, bin, work string, db *harness.MariaDB, rows int, schemas bool) error {
+	readers := []snapReader{{name: "mariadb --batch --quick > /dev/null (reference)", run: func(int) (snapRun, error) { return refSnapshot(ctx, db) }}}
+	siphons := []string{bin}
+	if compareBin != "" {
+		siphons = append(siphons, compareBin)
+	}
+	for j, b := range siphons {
+		name := "siphon snapshot: initial_only"
+		if compareBin != "" {
+			name += " (" + []string{"this tree", "-compare " + filepath.Base(compareBin)}[j] + ")"
+		}
+		readers = append(readers, snapReader{name: name, run: func(i int) (snapRun, error) {
+			return siphonSnapshot(ctx, b, work, db, schemas, len(siphons)*i+j)
+		}})
+	}
+	for i := range snapRounds {
+		for k := range readers {
+			r, err := readers[k].run(i)
+			if err != nil {
+				return err
+			}
+			readers[k].add(r)
+		}
+	}
+	fmt.Printf("snapshot of %d rows (best of %d, file sink %s schemas=%t, parallelism %d, whole process incl. start):\n", rows, snapRounds, sinkPath, schemas, snapParallelism)
+	ref := readers[0].best
+	for _, r := range readers {
+		fmt.Printf("  %-62s %9.0f rows/s (%s)", r.name+":", float64(rows)/r.best.d.Seconds(), r.best.d.Round(time.Millisecond))
+		if r.best != ref {
+			fmt.Printf("; ratio %.2f; peak RSS %.1f MB", ref.d.Seconds()/r.best.d.Seconds(), float64(r.peak)/1024)
+		}
+		fmt.Printf("\n      CPU per row, server + reader (best run): %.2f µs\n", float64(r.cpu.Microseconds())/float64(rows))
+	}
+	return nil
+}
+
+// snapRun is one timed read of the table: wall time, CPU of the server
+// and the reader, the reader's peak RSS in KiB.
+type snapRun struct {
+	d, cpu time.Duration
+	peak   int
+}
+
+// snapReader is a way to read the table, with its best figures so far.
+type snapReader struct {
+	name string
+	run  func(round int) (snapRun, error)
+	best snapRun // shortest wall time
+	cpu  time.Duration
+	peak int
+}
+
+func (r *snapReader) add(run snapRun) {
+	if r.best.d == 0 || run.d < r.best.d {
+		r.best = run
+	}
+	if r.cpu == 0 || run.cpu < r.cpu {
+		r.cpu = run.cpu
+	}
+	r.peak = max(r.peak, run.peak)
+}
+
+// refSnapshot reads the table with the mariadb client into /dev/null.
+func refSnapshot(ctx context.Context, db *harness.MariaDB) (snapRun, error) {
+	cmd := exec.CommandContext(ctx, "mariadb", "--no-defaults", "--batch", "--quick", "-h", db.Host, "-P", strconv.Itoa(db.Port), "-u", "root",
+		"-e", "SELECT * FROM bench.t10")
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return snapRun{}, err
+	}
+	defer devnull.Close()
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = devnull, &stderr
 	// CPU seconds of the database server and of the reading process: on a
 	// busy machine wall time says little, CPU per row still compares.
-	serverCPU := func() time.Duration { return procCPU(db.Pid()) }
-	var refCPU, ourCPU time.Duration
-	refTime := func() (time.Duration, error) {
-		cmd := exec.CommandContext(ctx, "mariadb", "--no-defaults", "--batch", "--quick", "-h", db.Host, "-P", strconv.Itoa(db.Port), "-u", "root",
-			"-e", "SELECT * FROM bench.t10")
-		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			return 0, err
-		}
-		defer devnull.Close()
-		var stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = devnull, &stderr
-		began, srv0 := time.Now(), serverCPU()
-		if err := cmd.Run(); err != nil {
-			return 0, fmt.Errorf("mariadb client: %w: %s", err, stderr.String())
-		}
-		d := time.Since(began)
-		if cpu := serverCPU() - srv0 + cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(); refCPU == 0 || cpu < refCPU {
-			refCPU = cpu
-		}
-		return d, nil
+	began, srv0 := time.Now(), procCPU(db.Pid())
+	if err := cmd.Run(); err != nil {
+		return snapRun{}, fmt.Errorf("mariadb client: %w: %s", err, stderr.String())
 	}
-	type result struct {
-		d    time.Duration
-		peak int
+	d := time.Since(began)
+	cpu := procCPU(db.Pid()) - srv0 + cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return snapRun{d: d, cpu: cpu}, nil
+}
+
+// siphonSnapshot runs bin's initial_only snapshot of the table into the
+// file sink, in a state directory of its own (number i).
+func siphonSnapshot(ctx context.Context, bin, work string, db *harness.MariaDB, schemas bool, i int) (snapRun, error) {
+	dir := filepath.Join(work, fmt.Sprintf("snap%d", i))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return snapRun{}, err
 	}
-	run := func(i int) (result, error) {
-		dir := filepath.Join(work, fmt.Sprintf("snap%d", i))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return result{}, err
-		}
-		cfg := filepath.Join(dir, "siphon.yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: ./state
+	defer os.RemoveAll(dir)
+	cfg := filepath.Join(dir, "siphon.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: ./state
 pipelines:
   - name: bench
     source: {type: mysql, url: "%s", server_id: %d, tables: ["bench.*"], snapshot: initial_only, snapshot_parallelism: %d, snapshot_chunk_rows: %d}
     sinks: [{type: file, path: %q, schemas: %t}]
 `, db.RootURL(), 7100+i, snapParallelism, snapChunk, sinkPath, schemas)), 0o600); err != nil {
-			return result{}, err
-		}
-		cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		began, srv0 := time.Now(), serverCPU()
-		if err := cmd.Start(); err != nil {
-			return result{}, err
-		}
-		peak := 0
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		for {
-			select {
-			case err := <-done:
-				if err != nil {
-					return result{}, fmt.Errorf("siphon: %w\n%s", err, stderr.String())
-				}
-				d := time.Since(began)
-				if cpu := serverCPU() - srv0 + cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(); ourCPU == 0 || cpu < ourCPU {
-					ourCPU = cpu
-				}
+		return snapRun{}, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	began, srv0 := time.Now(), procCPU(db.Pid())
+	if err := cmd.Start(); err != nil {
+		return snapRun{}, err
+	}
+	peak := 0
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return snapRun{}, fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+			}
+			d := time.Since(began)
+			cpu := procCPU(db.Pid()) - srv0 + cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			if os.Getenv("BENCH_SHOW_STDERR") != "" {
+				fmt.Fprint(os.Stderr, stderr.String())
+			}
+			// Not rusage's maxrss: the child is forked from this process
+			// and inherits its resident size until exec.
+			return snapRun{d: d, cpu: cpu, peak: peak}, nil
+		case <-tick.C:
+			if kb := vmHWM(cmd.Process.Pid); kb > peak {
+				peak = kb
 				if os.Getenv("BENCH_SHOW_STDERR") != "" {
-					fmt.Fprint(os.Stderr, stderr.String())
-				}
-				_ = os.RemoveAll(dir)
-				// Not rusage's maxrss: the child is forked from this
-				// process and inherits its resident size until exec.
-				return result{d, peak}, nil
-			case <-time.After(20 * time.Millisecond):
-				if kb := vmHWM(cmd.Process.Pid); kb > peak {
-					peak = kb
-					if os.Getenv("BENCH_SHOW_STDERR") != "" {
-						data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-						for _, l := range strings.Split(string(data), "\n") {
-							if strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "VmHWM") {
-								fmt.Fprint(os.Stderr, l, " | ")
-							}
+					data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+					for _, l := range strings.Split(string(data), "\n") {
+						if strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "VmHWM") {
+							fmt.Fprint(os.Stderr, l, " | ")
 						}
-						fmt.Fprintln(os.Stderr)
 					}
+					fmt.Fprintln(os.Stderr)
 				}
 			}
 		}
 	}
-	var refBest, ourBest time.Duration
-	peak := 0
-	for i := 0; i < 2; i++ {
-		d, err := refTime()
-		if err != nil {
-			return err
-		}
-		if refBest == 0 || d < refBest {
-			refBest = d
-		}
-		r, err := run(i)
-		if err != nil {
-			return err
-		}
-		if ourBest == 0 || r.d < ourBest {
-			ourBest = r.d
-		}
-		peak = max(peak, r.peak)
-	}
-	refRate := float64(rows) / refBest.Seconds()
-	ourRate := float64(rows) / ourBest.Seconds()
-	fmt.Printf("snapshot of %d rows (best of 2, file sink %s schemas=%t, parallelism %d, whole process incl. start):\n", rows, sinkPath, schemas, snapParallelism)
-	fmt.Printf("  mariadb --batch --quick > /dev/null (reference): %9.0f rows/s (%s)\n", refRate, refBest.Round(time.Millisecond))
-	fmt.Printf("  siphon snapshot: initial_only:                   %9.0f rows/s (%s)\n", ourRate, ourBest.Round(time.Millisecond))
-	fmt.Printf("  ratio siphon/reference: %.2f; peak RSS %.1f MB\n", ourRate/refRate, float64(peak)/1024)
-	fmt.Printf("  CPU per row, server + reader (best run): reference %.2f µs, siphon %.2f µs; ratio reference/siphon %.2f\n",
-		float64(refCPU.Microseconds())/float64(rows), float64(ourCPU.Microseconds())/float64(rows), refCPU.Seconds()/ourCPU.Seconds())
-	return nil
 }
 
 // procCPU is the user + system CPU time a running process has used so far
@@ -340,7 +381,8 @@ func timeParseFile(files []string) (time.Duration, int, error) {
 var (
 	profilePath, part          string
 	snapParallelism, snapChunk int
-	sinkPath                   string
+	sinkPath, compareBin       string
+	snapRounds                 int
 )
 
 func want(p string) bool { return part == "" || part == p }

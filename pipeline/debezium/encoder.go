@@ -26,6 +26,41 @@ type Encoder struct {
 	lastKey formatKey
 	last    *tableFormat
 	scratch []byte // Extended JSON of MongoDB documents before quoting
+	// The envelope's and the source block's times of the last event, as
+	// text: consecutive events mostly share them (a snapshot chunk, a
+	// transaction), and copying 16–19 digits is cheaper than formatting.
+	eventTime, sourceTime timeText
+}
+
+// timeText is one instant as the decimal text of its ms, µs and ns since
+// the epoch, remembered for the value it was rendered from.
+type timeText struct {
+	from       int64
+	valid      bool
+	ms, us, ns []byte
+}
+
+// fromNs renders an instant given in ns (the envelope's ts_ms/us/ns).
+func (t *timeText) fromNs(ns int64) *timeText {
+	if !t.valid || t.from != ns {
+		t.set(ns, floorDiv(ns, 1_000_000), floorDiv(ns, 1000), ns)
+	}
+	return t
+}
+
+// fromUs renders an instant given in µs (the source block's times).
+func (t *timeText) fromUs(us int64) *timeText {
+	if !t.valid || t.from != us {
+		t.set(us, floorDiv(us, 1000), us, us*1000)
+	}
+	return t
+}
+
+func (t *timeText) set(from, ms, us, ns int64) {
+	t.from, t.valid = from, true
+	t.ms = AppendInt(t.ms[:0], ms)
+	t.us = AppendInt(t.us[:0], us)
+	t.ns = AppendInt(t.ns[:0], ns)
 }
 
 type formatKey struct {
@@ -148,12 +183,13 @@ func (enc *Encoder) appendValue(dst []byte, e *pipeline.Event, f *tableFormat) [
 	} else {
 		dst = AppendString(dst, string(rune(e.Op)))
 	}
+	ts := enc.eventTime.fromNs(e.TsNs)
 	dst = append(dst, `,"ts_ms":`...)
-	dst = AppendInt(dst, floorDiv(e.TsNs, 1_000_000))
+	dst = append(dst, ts.ms...)
 	dst = append(dst, `,"ts_us":`...)
-	dst = AppendInt(dst, floorDiv(e.TsNs, 1000))
+	dst = append(dst, ts.us...)
 	dst = append(dst, `,"ts_ns":`...)
-	dst = AppendInt(dst, e.TsNs)
+	dst = append(dst, ts.ns...)
 	dst = append(dst, '}')
 	if enc.opts.Schemas {
 		dst = append(dst, '}')
@@ -167,8 +203,9 @@ func (enc *Encoder) appendSourceBlock(dst []byte, e *pipeline.Event, f *tableFor
 	if f.sourceOpen == nil {
 		return append(dst, `,"source":null`...)
 	}
+	ts := enc.sourceTime.fromUs(src.TsUs)
 	dst = append(dst, f.sourceOpen...)
-	dst = AppendInt(dst, floorDiv(src.TsUs, 1000))
+	dst = append(dst, ts.ms...)
 	if int(src.Snapshot) < len(snapshotThenDB) {
 		dst = append(dst, snapshotThenDB[src.Snapshot]...)
 	} else {
@@ -182,9 +219,9 @@ func (enc *Encoder) appendSourceBlock(dst []byte, e *pipeline.Event, f *tableFor
 		dst = AppendString(dst, src.Sequence)
 		dst = append(dst, `,"ts_us":`...)
 	}
-	dst = AppendInt(dst, src.TsUs)
+	dst = append(dst, ts.us...)
 	dst = append(dst, `,"ts_ns":`...)
-	dst = AppendInt(dst, src.TsUs*1000)
+	dst = append(dst, ts.ns...)
 	if src.Tail != nil {
 		dst = src.Tail.AppendSourceJSON(dst)
 	}

@@ -287,3 +287,17 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// The encoder remembers the text of the last event's times: an event with
+// other times must not get them.
+func TestTimesFollowEachEvent(t *testing.T) {
+	enc := NewEncoder(Options{})
+	for _, ts := range []struct{ ns, us int64 }{{1_500_123_456_789, 7}, {1_500_123_456_789, 7}, {-1, 8}, {42, -1500}, {1_500_123_456_789, 7}} {
+		e := mysqlInsert()
+		e.TsNs, e.Source.TsUs = ts.ns, ts.us
+		got := enc.AppendValue(nil, e)
+		if want := NewEncoder(Options{}).AppendValue(nil, e); !bytes.Equal(got, want) {
+			t.Errorf("times %+v: got\n%s\nwant\n%s", ts, got, want)
+		}
+	}
+}

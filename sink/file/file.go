@@ -39,6 +39,9 @@ type Sink struct {
 	// a partly written batch off again; -1 when the file cannot be truncated.
 	size  int64
 	syncs int
+	// unsynced: lines were written since the last fsync (by batches
+	// without a position).
+	unsynced bool
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
@@ -126,36 +129,63 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		return s.fail("write", os.ErrClosed)
 	}
 	if len(b.Events) == 0 {
-		return nil
+		// A position alone still ends the lines written before it.
+		return s.persist(b, 0)
 	}
+	// Lines go out in pieces of about writeChunk bytes: a large (merged)
+	// batch needs no buffer of its whole size.
 	buf := s.buf[:0]
+	var written int64
 	for i := range b.Events {
 		buf = s.enc.AppendLines(buf, &b.Events[i])
+		if len(buf) >= writeChunk || i == len(b.Events)-1 {
+			if _, err := s.f.Write(buf); err != nil {
+				if s.size >= 0 {
+					// Best effort: the write error is what the caller must see.
+					_ = s.f.Truncate(s.size)
+				}
+				return s.fail("write", err)
+			}
+			written += int64(len(buf))
+			buf = buf[:0]
+		}
 	}
 	if cap(buf) > s.retain {
 		s.buf = nil
 	} else {
 		s.buf = buf[:0]
 	}
-
-	if _, err := s.f.Write(buf); err != nil {
-		if s.size >= 0 {
-			// Best effort: the write error is what the caller must see.
-			_ = s.f.Truncate(s.size)
-		}
-		return s.fail("write", err)
+	if err := s.persist(b, written); err != nil {
+		return err
 	}
-	// A batch without a position ends inside a transaction or snapshot
-	// chunk: no checkpoint can rest on it alone, and the next batch that
-	// carries a position syncs the file, this batch's lines included.
-	if !s.noSync && b.Position != nil {
+	if s.size >= 0 {
+		s.size += written
+	}
+	return nil
+}
+
+// writeChunk is how many encoded bytes a Write gathers before writing them.
+const writeChunk = 1 << 20
+
+// persist makes the n bytes of b just written durable when b carries a
+// position. A batch without a position ends inside a transaction or
+// snapshot chunk: no checkpoint can rest on it alone, and the next batch
+// that carries a position — events or not — syncs the file, this batch's
+// lines included.
+func (s *Sink) persist(b *pipeline.Batch, n int64) error {
+	switch {
+	case s.noSync:
+	case b.Position != nil:
+		if n == 0 && !s.unsynced {
+			return nil
+		}
 		if err := s.f.Sync(); err != nil {
 			return s.fail("sync", err)
 		}
 		s.syncs++
-	}
-	if s.size >= 0 {
-		s.size += int64(len(buf))
+		s.unsynced = false
+	case n > 0:
+		s.unsynced = true
 	}
 	return nil
 }

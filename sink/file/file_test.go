@@ -381,6 +381,35 @@ func TestOnlyBatchesWithAPositionAreSynced(t *testing.T) {
 	}
 }
 
+// A batch holding only a position (a snapshot chunk whose last rows went
+// out in a batch of their own) syncs the lines written before it: the
+// position is checkpointed once Write returns.
+func TestPositionOnlyBatchSyncsEarlierLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	s, err := Open(Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mid := batch(event(pipeline.OpCreate, 1, "a"))
+	mid.Position = nil
+	if err := s.Write(context.Background(), mid); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), &pipeline.Batch{Position: pipeline.Position(`{"pos":4}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if s.syncs != 1 {
+		t.Fatalf("%d syncs after the position that ends the lines, want 1", s.syncs)
+	}
+	if err := s.Write(context.Background(), &pipeline.Batch{Position: pipeline.Position(`{"pos":5}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if s.syncs != 1 {
+		t.Errorf("%d syncs after a second position with nothing new, want 1", s.syncs)
+	}
+}
+
 func TestDevicesAreWrittenWithoutSync(t *testing.T) {
 	s, err := Open(Config{Path: os.DevNull})
 	if err != nil {
