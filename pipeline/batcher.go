@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -22,6 +23,9 @@ type Batcher struct {
 	started time.Time
 }
 
+// initialBatchCap is the event capacity a new batch starts with.
+const initialBatchCap = 16
+
 // NewBatcher returns a batcher that hands batches to emit.
 func NewBatcher(emit EmitFunc, maxEvents, maxBytes int, maxWait time.Duration) *Batcher {
 	return &Batcher{emit: emit, maxEvents: maxEvents, maxBytes: maxBytes, maxWait: maxWait}
@@ -30,8 +34,16 @@ func NewBatcher(emit EmitFunc, maxEvents, maxBytes int, maxWait time.Duration) *
 // Add appends an event to the batch being filled.
 func (b *Batcher) Add(e Event) {
 	if b.batch == nil {
-		b.batch = &Batch{Events: make([]Event, 0, b.maxEvents)}
+		// Room for a small transaction: a batch handed over with one
+		// event must not cost a max_events-sized allocation (and its
+		// clearing).
+		b.batch = &Batch{Events: make([]Event, 0, min(b.maxEvents, initialBatchCap))}
 		b.started = time.Now()
+	}
+	if n := len(b.batch.Events); n == cap(b.batch.Events) && n < b.maxEvents {
+		// Past a small transaction, make room for a full batch at once
+		// rather than by doubling (each step copies every event).
+		b.batch.Events = slices.Grow(b.batch.Events, b.maxEvents-n)
 	}
 	b.batch.Add(e)
 }
@@ -74,24 +86,37 @@ func (b *Batcher) Wait() time.Duration {
 }
 
 // Flush hands the batch over. midTx says it ends inside a transaction:
-// its last event then stays behind for the next batch — unless that event
-// already ends a unit (the transaction in progress has no event in the
-// batch yet): carrying it would separate it from the position it ends at.
+// the events of that transaction stay behind for the next batch when the
+// batch holds a completed one before them — batches then end at
+// transaction boundaries, and a sink applies each one as whole source
+// transactions. A transaction larger than a batch is handed over in parts,
+// its last event kept back so that the event ending it is in the batch
+// that records the commit — unless that event already ends a unit (the
+// transaction in progress has no event in the batch yet): carrying it
+// would separate it from the position it ends at.
 func (b *Batcher) Flush(ctx context.Context, midTx bool) error {
 	bt := b.batch
 	if bt == nil {
 		return nil
 	}
-	var carry *Event
+	var carry []Event
 	if n := len(bt.Events); midTx && n > 0 && !bt.Events[n-1].TxEnd {
-		last := bt.Events[len(bt.Events)-1]
-		carry = &last
-		bt.Events = bt.Events[:len(bt.Events)-1]
-		bt.Bytes -= last.Size()
+		keep := n - 1
+		if bt.Position != nil {
+			for keep > 0 && !bt.Events[keep-1].TxEnd {
+				keep--
+			}
+		}
+		carry = slices.Clone(bt.Events[keep:])
+		clear(bt.Events[keep:])
+		bt.Events = bt.Events[:keep]
+		for i := range carry {
+			bt.Bytes -= carry[i].Size()
+		}
 	}
 	if len(bt.Events) == 0 && bt.Position == nil {
-		if carry != nil {
-			bt.Add(*carry)
+		for _, e := range carry {
+			bt.Add(e)
 		}
 		b.started = time.Now() // wait a full MaxWait again rather than spin
 		return nil
@@ -100,8 +125,8 @@ func (b *Batcher) Flush(ctx context.Context, midTx bool) error {
 	if err := b.emit(ctx, bt); err != nil {
 		return err
 	}
-	if carry != nil {
-		b.Add(*carry)
+	for _, e := range carry {
+		b.Add(e)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,6 +82,54 @@ func TestBatcherMidTxFlushKeepsACompletedTransaction(t *testing.T) {
 	}
 	if b.Pending() {
 		t.Fatal("an event stayed behind")
+	}
+}
+
+// A batch full in the middle of a transaction hands over the completed
+// transactions only: the open one starts the next batch, whole.
+func TestBatcherMidTxFlushCarriesTheOpenTransaction(t *testing.T) {
+	var got []*Batch
+	b := NewBatcher(func(_ context.Context, bt *Batch) error { got = append(got, bt); return nil }, 5, 1<<20, time.Second)
+	ctx := context.Background()
+	add := func(v int) {
+		b.Add(Event{Op: OpCreate, After: Row{Int(int64(v))}})
+		if b.Full() {
+			if err := b.Flush(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Transactions of 2, 3 and 9 events.
+	v := 0
+	for tx, n := range []int{2, 3, 9} {
+		for range n {
+			add(v)
+			v++
+		}
+		b.Boundary(Position(strconv.Itoa(tx)))
+	}
+	if err := b.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var shapes []string
+	for _, bt := range got {
+		s := ""
+		for _, e := range bt.Events {
+			s += strconv.Itoa(int(e.After[0].AsInt()))
+			if e.TxEnd {
+				s += "|"
+			} else {
+				s += ","
+			}
+		}
+		shapes = append(shapes, s+"@"+string(bt.Position))
+	}
+	// The batch that fills inside the second transaction hands over the
+	// first; the second goes whole in the next one. The large one is
+	// handed over in parts, its last event with its commit.
+	want := []string{"0,1|@0", "2,3,4|@1", "5,6,7,8,@", "9,10,11,12,@", "13|@2"}
+	if strings.Join(shapes, " ") != strings.Join(want, " ") {
+		t.Fatalf("batches %q, want %q", shapes, want)
 	}
 }
 

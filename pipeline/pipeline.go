@@ -38,7 +38,7 @@ type Sink interface {
 	// Write applies the batch durably: when it returns nil the batch
 	// survives a crash of siphon and of the target. Batches arrive one at a
 	// time, in order; one Write may carry several emitted batches merged
-	// (see coalesce), each ending at a source-transaction boundary.
+	// (see coalesce).
 	Write(ctx context.Context, b *Batch) error
 	// Close releases the sink's resources.
 	Close() error
@@ -225,20 +225,18 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 // that can share its sink Write, and returns them (first included) with
 // the batch to write. When the sink falls behind, its queue fills with
 // small batches (the source hands one over whenever its stream is idle);
-// one target commit for all of them keeps lag from growing with the queue.
+// one target commit for all of them keeps lag from growing with the queue,
+// and larger writes apply a backlog or a snapshot faster.
 //
-// A batch joins only when the batches before it end at a source-transaction
-// boundary and it does too (its position is after its last event), and
-// while the total stays within MergeEvents and MergeBytes: the merged batch
-// is one the source could have emitted itself — events in order, TxEnd
-// marks kept, its position that of its last batch. The batch taken from q
-// that does not fit is returned as next, for the following Write. The
-// batches are acknowledged one by one, in order, once the Write succeeds.
+// Batches join while the total stays within MergeEvents and MergeBytes:
+// the merged batch is one the source could have emitted itself — events in
+// order, TxEnd marks kept, and the position of the last batch that has one
+// (a batch has a position exactly when it holds a transaction end, and the
+// position is that of its last one). The batch taken from q that does not
+// fit is returned as next, for the following Write. The batches are
+// acknowledged one by one, in order, once the Write succeeds.
 func coalesce(first *Batch, q <-chan *Batch, l Limits) (run []*Batch, w, next *Batch) {
 	run = []*Batch{first}
-	if !endsAtBoundary(first) {
-		return run, first, nil
-	}
 	events, bytes := len(first.Events), first.Bytes
 	for {
 		var b *Batch
@@ -249,7 +247,7 @@ func coalesce(first *Batch, q <-chan *Batch, l Limits) (run []*Batch, w, next *B
 		if b == nil {
 			break
 		}
-		if !endsAtBoundary(b) || events+len(b.Events) > l.MergeEvents || bytes+b.Bytes > l.MergeBytes {
+		if events+len(b.Events) > l.MergeEvents || bytes+b.Bytes > l.MergeBytes {
 			next = b
 			break
 		}
@@ -260,21 +258,14 @@ func coalesce(first *Batch, q <-chan *Batch, l Limits) (run []*Batch, w, next *B
 	if len(run) == 1 {
 		return run, first, next
 	}
-	w = &Batch{Events: make([]Event, 0, events), Bytes: bytes, Position: run[len(run)-1].Position}
+	w = &Batch{Events: make([]Event, 0, events), Bytes: bytes}
 	for _, b := range run {
 		w.Events = append(w.Events, b.Events...)
+		if b.Position != nil {
+			w.Position = b.Position
+		}
 	}
 	return run, w, next
-}
-
-// endsAtBoundary reports whether b ends at a source-transaction boundary:
-// it has a position and nothing after the event that ends there.
-func endsAtBoundary(b *Batch) bool {
-	if b.Position == nil {
-		return false
-	}
-	n := len(b.Events)
-	return n == 0 || b.Events[n-1].TxEnd
 }
 
 // flow admits batches while fewer than MaxBatches and MaxBytes are in

@@ -287,19 +287,24 @@ func TestCoalesce(t *testing.T) {
 			wantRun: 4, wantVals: []int{1, 8}, wantEnds: []bool{true, true}, wantPos: "9",
 		},
 		{
-			name: "a batch ending inside a transaction is written alone", first: txBatch(true, 1, 2),
+			name: "a batch ending inside a transaction joins the one that ends it", first: txBatch(true, 1, 2),
 			queued: []*Batch{txBatch(false, 3)}, limits: roomy,
-			wantRun: 1, wantVals: []int{1, 2}, wantEnds: []bool{true, false}, wantPos: "1", wantQueue: 1,
+			wantRun: 2, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, false, true}, wantPos: "3",
 		},
 		{
-			name: "no position: written alone", first: txBatch(true, 1),
+			name: "a batch without a position joins", first: txBatch(true, 1),
 			queued: []*Batch{txBatch(false, 2)}, limits: roomy,
-			wantRun: 1, wantVals: []int{1}, wantEnds: []bool{false}, wantQueue: 1,
+			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{false, true}, wantPos: "2",
 		},
 		{
-			name: "a queued batch ending inside a transaction is held for the next Write", first: txBatch(false, 1),
+			name: "a run ending inside a transaction keeps the last position", first: txBatch(false, 1),
+			queued: []*Batch{txBatch(false, 2), txBatch(true, 3)}, limits: roomy,
+			wantRun: 3, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, false}, wantPos: "2",
+		},
+		{
+			name: "queued batches ending inside transactions join", first: txBatch(false, 1),
 			queued: []*Batch{txBatch(false, 2), txBatch(true, 3, 4), txBatch(false, 5)}, limits: roomy,
-			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{true, true}, wantPos: "2", wantNext: 3, wantQueue: 1,
+			wantRun: 4, wantVals: []int{1, 2, 3, 4, 5}, wantEnds: []bool{true, true, true, false, true}, wantPos: "5",
 		},
 		{
 			name: "event bound", first: txBatch(false, 1, 2),

@@ -45,7 +45,7 @@ func buildPipeline(pc *config.Pipeline, store *checkpoint.Store, log *slog.Logge
 		Name:   pc.Name,
 		Source: src,
 		Store:  state,
-		Limits: pipeline.Limits{MaxBatches: pc.Buffer.MaxBatches, MaxBytes: pc.Buffer.MaxBytes, MergeEvents: pc.Batch.MaxEvents, MergeBytes: pc.Batch.MaxBytes},
+		Limits: pipeline.Limits{MaxBatches: pc.Buffer.MaxBatches, MaxBytes: pc.Buffer.MaxBytes, MergeEvents: mergeFactor * pc.Batch.MaxEvents, MergeBytes: mergeFactor * pc.Batch.MaxBytes},
 		Log:    log,
 		Stats:  &pipeline.Stats{},
 	}, state: state, log: log}
@@ -252,3 +252,8 @@ func (b *builtPipeline) resume(ctx context.Context) error {
 	b.from = from
 	return nil
 }
+
+// mergeFactor is how many batches' worth of queued complete transactions
+// one sink write may take when the sink falls behind: fewer, larger target
+// transactions (and fsyncs) catch up faster.
+const mergeFactor = 8
