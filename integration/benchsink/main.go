@@ -8,12 +8,16 @@
 //     into the same target DDL;
 //   - catch-up: siphon applying an N-row binlog backlog (in -tx-rows row
 //     source transactions) against PostgreSQL's own
-//     INSERT … SELECT … ON CONFLICT DO UPDATE of the same rows;
+//     INSERT … SELECT … ON CONFLICT DO UPDATE of the same rows (a
+//     server-side bound: no client, no parsing);
 //   - lag: single-row source transactions committed as fast as one
 //     connection can for -lag-seconds; commit-to-visible latency from a
 //     source timestamp column to a target-side clock_timestamp() default.
 //
-// Run it with `go run ./integration/benchsink -rows 1000000`.
+// Run it with `go run ./integration/benchsink -rows 1000000`; -source,
+// -sink and -pipeline add settings to siphon's configuration (e.g.
+// -pipeline 'buffer: {max_batches: 4}'), BENCH_SHOW_STDERR=1 prints
+// siphon's log, BENCH_LAG_DETAIL=1 the lag run's worst latency per 250 ms.
 package main
 
 import (
@@ -44,7 +48,9 @@ func main() {
 	txRows := flag.Int("tx-rows", 1000, "rows per source transaction of the backlog")
 	only := flag.String("only", "", "run only this part: snapshot, catchup or lag")
 	flag.DurationVar(&lagFor, "lag-for", 10*time.Second, "how long the lag part writes")
-	flag.IntVar(&lagBuffer, "lag-buffer", 0, "buffer.max_batches of the lag run (0: the default)")
+	flag.StringVar(&sourceExtra, "source", "", "more source settings, as YAML flow-map entries (e.g. 'snapshot_parallelism: 1')")
+	flag.StringVar(&sinkExtra, "sink", "", "more sink settings, as YAML flow-map entries (e.g. 'workers: 2')")
+	flag.StringVar(&pipelineExtra, "pipeline", "", "more pipeline settings, as YAML flow-map entries (e.g. 'batch: {max_events: 8192}')")
 	flag.Parse()
 	if err := run(*rows, *txRows, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "benchsink:", err)
@@ -111,8 +117,10 @@ func run(rows, txRows int, only string) error {
 }
 
 var (
-	lagFor    time.Duration
-	lagBuffer int
+	lagFor        time.Duration
+	sourceExtra   string
+	sinkExtra     string
+	pipelineExtra string
 )
 
 func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres) error {
@@ -130,18 +138,6 @@ func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness
 	cfg, err := config(work, "lag", my, pg, dst, "lag", "never")
 	if err != nil {
 		return err
-	}
-	if lagBuffer > 0 {
-		// Fewer batches in flight: while the sink commits, the source's
-		// next batch grows instead of queueing behind it.
-		b, err := os.ReadFile(cfg)
-		if err != nil {
-			return err
-		}
-		b = append(b, fmt.Sprintf("    buffer: {max_batches: %d}\n", lagBuffer)...)
-		if err := os.WriteFile(cfg, b, 0o600); err != nil {
-			return err
-		}
 	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
 	var stderr strings.Builder
@@ -201,6 +197,17 @@ func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness
 	}
 	fmt.Printf("lag: %d single-row transactions in %s (%.0f/s); commit-to-visible p50 %s ms, p99 %s ms, max %s ms\n",
 		n, lagFor, float64(n)/lagFor.Seconds(), r[0][0], r[0][1], r[0][2])
+	if os.Getenv("BENCH_LAG_DETAIL") != "" {
+		d, err := pg.Query(ctx, dst, `SELECT to_char(date_trunc('second', ts) + floor(extract(milliseconds FROM ts)::int % 1000 / 250) * interval '250 ms', 'MI:SS.MS'),
+  count(*), round(max(extract(epoch FROM visible - (ts AT TIME ZONE 'UTC')) * 1000)::numeric, 1)
+  FROM lag GROUP BY 1 ORDER BY 1`)
+		if err != nil {
+			return err
+		}
+		for _, row := range d {
+			fmt.Println("  ", strings.Join(row, " "))
+		}
+	}
 	return nil
 }
 
@@ -213,11 +220,17 @@ func config(work, name string, my *harness.MariaDB, pg *harness.Postgres, db, ta
 	return cfg, os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: ./state
 log: {level: info}
 pipelines:
-  - name: bench
-    source: {type: mysql, url: "%s", server_id: 77, tables: ["bench.%s"], snapshot: %s}
-    sinks:
-      - {type: postgres, url: "%s"}
-`, my.URL("root", ""), table, snapshot, pg.SuperuserURL(db))), 0o600)
+  - {name: bench%s,
+    source: {type: mysql, url: "%s", server_id: 77, tables: ["bench.%s"], snapshot: %s%s},
+    sinks: [{type: postgres, url: "%s"%s}]}
+`, extra(pipelineExtra), my.URL("root", ""), table, snapshot, extra(sourceExtra), pg.SuperuserURL(db), extra(sinkExtra))), 0o600)
+}
+
+func extra(entries string) string {
+	if entries == "" {
+		return ""
+	}
+	return ", " + entries
 }
 
 func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres, rows int) error {
@@ -230,6 +243,11 @@ func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *ha
 	}
 	pipe := fmt.Sprintf(`mariadb --no-defaults --batch --quick --skip-column-names -h %s -P %d -u root -e 'SELECT * FROM bench.t10' | %s -X -q -d '%s' -c '\copy t10 from stdin'`,
 		my.Host, my.Port, filepath.Join(pg.BinDir(), "psql"), pg.SuperuserURL(ref))
+	// Each measured run starts with no dirty buffers of an earlier one to
+	// write out.
+	if err := pg.Exec(ctx, ref, "CHECKPOINT"); err != nil {
+		return err
+	}
 	began := time.Now()
 	if out, err := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", pipe).CombinedOutput(); err != nil {
 		return fmt.Errorf("reference pipe: %w: %s", err, out)
@@ -245,6 +263,9 @@ func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *ha
 	if err != nil {
 		return err
 	}
+	if err := pg.Exec(ctx, dst, "CHECKPOINT"); err != nil {
+		return err
+	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -253,6 +274,9 @@ func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *ha
 		return fmt.Errorf("siphon: %w\n%s", err, stderr.String())
 	}
 	d := time.Since(began)
+	if os.Getenv("BENCH_SHOW_STDERR") != "" {
+		fmt.Fprint(os.Stderr, stderr.String())
+	}
 	n, err := count(ctx, pg, dst, "t10")
 	if err != nil {
 		return err
@@ -349,6 +373,9 @@ func catchUp(ctx context.Context, bin, work string, my *harness.MariaDB, pg *har
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+	}
+	if os.Getenv("BENCH_SHOW_STDERR") != "" {
+		fmt.Fprint(os.Stderr, stderr.String())
 	}
 	rate := float64(rows) / d.Seconds()
 

@@ -1,10 +1,11 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unsafe"
 
@@ -16,17 +17,23 @@ import (
 )
 
 // conn is one pgx connection. BEGIN is sent with the first statements of
-// a transaction rather than on its own, to save a round trip.
+// a transaction rather than on its own, and the release of a COPY's
+// savepoint with the statements after it, to save round trips.
 type conn struct {
 	c         *pgx.Conn
 	needBegin bool
-	stmts     map[stmtKey]string
-	encoders  map[*sqlapply.Mapping][]encoder
-	buf       []byte
-	batch     pgx.Batch
+	// copyHeld: the savepoint of the last COPY is still to be released.
+	copyHeld bool
+	stmts    map[stmtKey]string
+	encoders map[*sqlapply.Mapping][]encoder
+	buf      []byte
+	batch    pgx.Batch
 	// COPY of large runs: per mapping ID, the statement and how many runs
 	// still skip it after a conflict.
-	copies   map[int]string
+	copies map[copyKey]string
+	// binary holds each mapping's binary COPY encoders, nil when a
+	// column has none or a value had no binary form (text COPY then).
+	binary   map[*sqlapply.Mapping][]binEncoder
 	copyOff  map[int]int
 	copyData []byte
 	scratch  []byte
@@ -52,15 +59,38 @@ func (c *conn) Begin(ctx context.Context) error {
 	return nil
 }
 
-func (c *conn) flushBegin(ctx context.Context) error {
-	if !c.needBegin {
-		return nil
+// lead returns the statements owed before the next ones (BEGIN, the
+// release of a COPY's savepoint), as one string ending in "; ", and
+// forgets them.
+func (c *conn) lead() string {
+	s := ""
+	if c.needBegin {
+		s += "BEGIN; "
 	}
-	c.needBegin = false
-	return c.exec(ctx, "BEGIN")
+	if c.copyHeld {
+		s += "RELEASE SAVEPOINT siphon_copy; "
+	}
+	c.needBegin, c.copyHeld = false, false
+	return s
+}
+
+// queueLead queues the statements lead returns; it returns their number.
+func (c *conn) queueLead(b *pgx.Batch) int {
+	n := 0
+	if c.needBegin {
+		b.Queue("BEGIN")
+		n++
+	}
+	if c.copyHeld {
+		b.Queue("RELEASE SAVEPOINT siphon_copy")
+		n++
+	}
+	c.needBegin, c.copyHeld = false, false
+	return n
 }
 
 func (c *conn) Rollback(ctx context.Context) error {
+	c.copyHeld = false
 	if c.needBegin {
 		c.needBegin = false
 		return nil
@@ -69,17 +99,18 @@ func (c *conn) Rollback(ctx context.Context) error {
 }
 
 func (c *conn) Savepoint(ctx context.Context) error {
-	if err := c.flushBegin(ctx); err != nil {
-		return err
-	}
-	return c.exec(ctx, "SAVEPOINT siphon")
+	return c.exec(ctx, c.lead()+"SAVEPOINT siphon")
 }
 
+// RollbackToSavepoint and ReleaseSavepoint also end a COPY's savepoint
+// made since: it is nested in this one.
 func (c *conn) RollbackToSavepoint(ctx context.Context) error {
+	c.copyHeld = false
 	return c.exec(ctx, "ROLLBACK TO SAVEPOINT siphon")
 }
 
 func (c *conn) ReleaseSavepoint(ctx context.Context) error {
+	c.copyHeld = false
 	return c.exec(ctx, "RELEASE SAVEPOINT siphon")
 }
 
@@ -138,15 +169,13 @@ func nullText(p pipeline.Position) pgtype.Text {
 func (c *conn) Commit(ctx context.Context, name sqlapply.Name, row sqlapply.CheckpointRow) error {
 	b := &c.batch
 	*b = pgx.Batch{}
-	if c.needBegin {
-		b.Queue("BEGIN")
-	}
+	c.copyHeld = false // COMMIT releases it
+	c.queueLead(b)
 	b.Queue("INSERT INTO "+quoteName(name)+" ("+checkpointColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "+
 		"ON CONFLICT (pipeline, worker) DO UPDATE SET position = EXCLUDED.position, applied = EXCLUDED.applied, seq = EXCLUDED.seq, "+
 		"prev_position = EXCLUDED.prev_position, prev_applied = EXCLUDED.prev_applied, updated_at = EXCLUDED.updated_at",
 		row.Pipeline, row.Worker, nullText(row.Position), row.Applied, row.Seq, nullText(row.PrevPosition), row.PrevApplied, row.Updated)
 	b.Queue("COMMIT")
-	c.needBegin = false
 	err := c.c.SendBatch(ctx, b).Close()
 	*b = pgx.Batch{}
 	return err
@@ -253,27 +282,32 @@ func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
 	c.buf = c.buf[:0]
 	b := &c.batch
 	*b = pgx.Batch{}
-	begin := c.needBegin
-	if begin {
-		b.Queue("BEGIN")
-		c.needBegin = false
-	}
+	lead := c.queueLead(b)
 	first := 0 // the first run in the queued batch
-	for i, r := range runs {
+	for i := 0; i < len(runs); i++ {
+		r := runs[i]
 		if k := c.copyPrefix(r); k > 0 {
 			// Send what came before, so that done counts are exact.
-			done, err := c.send(ctx, begin, i-first)
+			done, err := c.send(ctx, lead, i-first)
 			if err != nil {
 				return first + done, err
 			}
-			begin, first = false, i
+			lead, first = 0, i
 			c.buf = c.buf[:0]
-			copied, err := c.tryCopy(ctx, r.Mapping, r.Events[:k])
+			// The runs after it that only create rows of the table join
+			// the COPY: one statement, however many runs the key checks cut.
+			parts := [][]pipeline.Event{r.Events[:k]}
+			next := i + 1
+			for k == len(r.Events) && next < len(runs) && createsOnly(runs[next], r.Mapping) {
+				parts = append(parts, runs[next].Events)
+				next++
+			}
+			copied, err := c.tryCopy(ctx, r.Mapping, parts)
 			if err != nil {
 				return i, err
 			}
 			if copied && k == len(r.Events) {
-				first = i + 1
+				first, i = next, next-1
 				continue
 			}
 			if copied {
@@ -284,7 +318,7 @@ func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
 		}
 		args, err := c.args(r)
 		if err != nil {
-			done, sendErr := c.send(ctx, begin, i-first)
+			done, sendErr := c.send(ctx, lead, i-first)
 			if sendErr != nil {
 				return first + done, sendErr
 			}
@@ -292,8 +326,21 @@ func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
 		}
 		b.Queue(c.statement(r), args...)
 	}
-	done, err := c.send(ctx, begin, len(runs)-first)
+	done, err := c.send(ctx, lead, len(runs)-first)
 	return first + done, err
+}
+
+// createsOnly reports whether a run of table m only creates rows.
+func createsOnly(r sqlapply.Run, m *sqlapply.Mapping) bool {
+	if r.Mapping != m || (r.Kind != sqlapply.RunUpsert && r.Kind != sqlapply.RunInsert) {
+		return false
+	}
+	for i := range r.Events {
+		if op := r.Events[i].Op; op != pipeline.OpCreate && op != pipeline.OpRead {
+			return false
+		}
+	}
+	return true
 }
 
 // copyMinRows is the smallest run tried as a COPY: below it the savepoint
@@ -332,49 +379,33 @@ func (c *conn) copyPrefix(r sqlapply.Run) int {
 // included. When it fails — a key that exists, a value the table refuses —
 // the savepoint undoes it and it returns false: the run is then applied
 // by its statement, which upserts or reports the failing event.
-func (c *conn) tryCopy(ctx context.Context, m *sqlapply.Mapping, evs []pipeline.Event) (bool, error) {
+func (c *conn) tryCopy(ctx context.Context, m *sqlapply.Mapping, parts [][]pipeline.Event) (bool, error) {
 	encs, err := c.encodersOf(m)
 	if err != nil {
 		return false, nil
 	}
-	data := c.copyData[:0]
-	for ei := range evs {
-		row := evs[ei].After
-		for ci := range m.Columns {
-			if ci > 0 {
-				data = append(data, '\t')
-			}
-			v := row[m.Columns[ci].Index]
-			if v.IsNull() {
-				data = append(data, '\\', 'N')
-				continue
-			}
-			if c.scratch, err = encs[ci](c.scratch[:0], v); err != nil {
-				return false, nil
-			}
-			data = appendCopyText(data, c.scratch)
-		}
-		data = append(data, '\n')
-	}
-	c.copyData = data
-	if err := c.flushBegin(ctx); err != nil {
-		return false, err
-	}
-	if err := c.exec(ctx, "SAVEPOINT siphon_copy"); err != nil {
-		return false, err
-	}
-	_, err = c.c.PgConn().CopyFrom(ctx, bytes.NewReader(data), c.copyStatement(m))
+	// Rows are encoded as the connection asks for them, so PostgreSQL
+	// parses the first ones while the next are being encoded. The
+	// savepoint goes in the same query, its release with the next
+	// statements (or the commit).
+	r := &copyReader{c: c, m: m, encs: encs, bins: c.binaryOf(m), parts: parts, buf: c.copyData[:0]}
+	_, err = c.c.PgConn().CopyFrom(ctx, r, c.lead()+"SAVEPOINT siphon_copy; "+c.copyStatement(m, r.bins != nil))
+	c.copyData = r.buf[:0]
 	if err == nil {
-		return true, c.exec(ctx, "RELEASE SAVEPOINT siphon_copy")
+		c.copyHeld = true
+		return true, nil
 	}
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) && !errors.Is(err, errCopyEncode) {
 		return false, err // the connection: retried by the caller
+	}
+	if r.bins != nil && errors.Is(err, errBinaryValue) {
+		c.binary[m] = nil // a value without a binary form: text from now on
 	}
 	if err := c.exec(ctx, "ROLLBACK TO SAVEPOINT siphon_copy; RELEASE SAVEPOINT siphon_copy"); err != nil {
 		return false, err
 	}
-	if pe.Code == "23505" {
+	if pe != nil && pe.Code == "23505" {
 		if c.copyOff == nil {
 			c.copyOff = map[int]int{}
 		}
@@ -383,8 +414,136 @@ func (c *conn) tryCopy(ctx context.Context, m *sqlapply.Mapping, evs []pipeline.
 	return false, nil
 }
 
-func (c *conn) copyStatement(m *sqlapply.Mapping) string {
-	if s, ok := c.copies[m.ID]; ok {
+// errCopyEncode ends a COPY whose rows hold a value the column's encoder
+// refuses: the run's statement then reports the event.
+var errCopyEncode = errors.New("value cannot be encoded for COPY")
+
+// binaryOf returns a mapping's binary COPY encoders, nil when the table
+// is copied in text format.
+func (c *conn) binaryOf(m *sqlapply.Mapping) []binEncoder {
+	if bins, ok := c.binary[m]; ok {
+		return bins
+	}
+	if c.binary == nil {
+		c.binary = map[*sqlapply.Mapping][]binEncoder{}
+	}
+	bins := make([]binEncoder, len(m.Columns))
+	for i := range m.Columns {
+		if bins[i] = binaryEncoderFor(&m.Columns[i].Column, m.Columns[i].Target.Type); bins[i] == nil {
+			bins = nil
+			break
+		}
+	}
+	c.binary[m] = bins
+	return bins
+}
+
+// copyReader encodes events' after images as COPY rows, on demand: in
+// binary format with bins, else in text format.
+type copyReader struct {
+	c       *conn
+	m       *sqlapply.Mapping
+	encs    []encoder
+	bins    []binEncoder
+	parts   [][]pipeline.Event // parts[0][next] is the next event to encode
+	next    int
+	buf     []byte // encoded, not yet read: buf[off:]
+	off     int
+	started bool
+	ended   bool
+}
+
+func (r *copyReader) Read(p []byte) (int, error) {
+	if r.off == len(r.buf) {
+		r.buf, r.off = r.buf[:0], 0
+		if !r.started && r.bins != nil {
+			r.buf = append(r.buf, copyBinaryHeader...)
+		}
+		r.started = true
+		for len(r.buf) < len(p) {
+			if r.next == len(r.parts[0]) {
+				if len(r.parts) == 1 {
+					break
+				}
+				r.parts, r.next = r.parts[1:], 0
+				continue
+			}
+			var err error
+			if r.bins != nil {
+				r.buf, err = appendBinaryRow(r.buf, r.m, r.bins, r.parts[0][r.next].After)
+			} else {
+				r.buf, err = r.c.appendCopyRow(r.buf, r.m, r.encs, r.parts[0][r.next].After)
+			}
+			if err != nil {
+				return 0, err
+			}
+			r.next++
+		}
+		if len(r.buf) < len(p) && r.bins != nil && !r.ended {
+			r.buf = append(r.buf, 0xff, 0xff) // the trailer
+			r.ended = true
+		}
+		if len(r.buf) == 0 {
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, r.buf[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// appendBinaryRow appends one row in COPY's binary format.
+func appendBinaryRow(data []byte, m *sqlapply.Mapping, bins []binEncoder, row pipeline.Row) ([]byte, error) {
+	data = binary.BigEndian.AppendUint16(data, uint16(len(m.Columns)))
+	for ci := range m.Columns {
+		v := row[m.Columns[ci].Index]
+		if v.IsNull() {
+			data = append(data, 0xff, 0xff, 0xff, 0xff)
+			continue
+		}
+		at := len(data)
+		data = append(data, 0, 0, 0, 0)
+		var err error
+		if data, err = bins[ci](data, v); err != nil {
+			if errors.Is(err, errBinaryValue) {
+				return data[:at], fmt.Errorf("%w: %w", errCopyEncode, errBinaryValue)
+			}
+			return data[:at], errCopyEncode
+		}
+		binary.BigEndian.PutUint32(data[at:], uint32(len(data)-at-4))
+	}
+	return data, nil
+}
+
+// appendCopyRow appends one row in COPY's text format.
+func (c *conn) appendCopyRow(data []byte, m *sqlapply.Mapping, encs []encoder, row pipeline.Row) ([]byte, error) {
+	for ci := range m.Columns {
+		if ci > 0 {
+			data = append(data, '\t')
+		}
+		v := row[m.Columns[ci].Index]
+		if v.IsNull() {
+			data = append(data, '\\', 'N')
+			continue
+		}
+		var err error
+		if c.scratch, err = encs[ci](c.scratch[:0], v); err != nil {
+			return data, errCopyEncode
+		}
+		data = appendCopyText(data, c.scratch)
+	}
+	return append(data, '\n'), nil
+}
+
+// copyKey names a cached COPY statement: a mapping, in one format.
+type copyKey struct {
+	mapping int
+	binary  bool
+}
+
+func (c *conn) copyStatement(m *sqlapply.Mapping, binary bool) string {
+	k := copyKey{m.ID, binary}
+	if s, ok := c.copies[k]; ok {
 		return s
 	}
 	var b strings.Builder
@@ -396,11 +555,14 @@ func (c *conn) copyStatement(m *sqlapply.Mapping) string {
 		b.WriteString(quoteIdent(col.Target.Name))
 	}
 	b.WriteString(") FROM STDIN")
-	if c.copies == nil {
-		c.copies = map[int]string{}
+	if binary {
+		b.WriteString(" (FORMAT binary)")
 	}
-	c.copies[m.ID] = b.String()
-	return c.copies[m.ID]
+	if c.copies == nil {
+		c.copies = map[copyKey]string{}
+	}
+	c.copies[k] = b.String()
+	return c.copies[k]
 }
 
 // appendCopyText escapes a value's text for COPY's text format.
@@ -422,15 +584,15 @@ func appendCopyText(dst, text []byte) []byte {
 	return dst
 }
 
-// send runs the queued batch; n is the number of runs in it.
-func (c *conn) send(ctx context.Context, begin bool, n int) (int, error) {
+// send runs the queued batch: lead statements, then n runs.
+func (c *conn) send(ctx context.Context, lead, n int) (int, error) {
 	b := &c.batch
 	defer func() { *b = pgx.Batch{} }()
 	if b.Len() == 0 {
 		return 0, nil
 	}
 	br := c.c.SendBatch(ctx, b)
-	if begin {
+	for range lead {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return 0, err
