@@ -89,11 +89,11 @@ func binaryEncoderFor(c *sqlapply.Column, target string) binEncoder {
 		}
 	case strings.HasPrefix(t, "timestamp") && strings.HasSuffix(t, "with time zone") && c.Kind == sqlapply.KindZonedTimestamp:
 		return func(dst []byte, v pipeline.Value) ([]byte, error) {
-			us, ok := parseUTCTimestamp(v.AsString())
-			if !ok {
+			ts, err := sqlapply.ParseZoned(v.AsString())
+			if err != nil { // "infinity", or not ISO 8601: the text form takes it
 				return dst, errBinaryValue
 			}
-			return binary.BigEndian.AppendUint64(dst, uint64(us-postgresEpochMicros)), nil
+			return binary.BigEndian.AppendUint64(dst, uint64(ts.UnixMicro()-postgresEpochMicros)), nil
 		}
 	case strings.HasPrefix(t, "timestamp") && c.Kind == sqlapply.KindTimestamp:
 		unit := c.Unit
@@ -109,11 +109,13 @@ func binaryEncoderFor(c *sqlapply.Column, target string) binEncoder {
 		case sqlapply.KindDecimal:
 			scale := c.Scale
 			return func(dst []byte, v pipeline.Value) ([]byte, error) {
-				return appendBinaryNumeric(dst, sqlapply.AppendDecimal(nil, v.AsBytes(), scale))
+				var text [80]byte
+				return appendBinaryNumeric(dst, sqlapply.AppendDecimal(text[:0], v.AsBytes(), scale))
 			}
 		case sqlapply.KindVarDecimal:
 			return func(dst []byte, v pipeline.Value) ([]byte, error) {
-				text, err := sqlapply.AppendVarDecimal(nil, v)
+				var buf [80]byte
+				text, err := sqlapply.AppendVarDecimal(buf[:0], v)
 				if err != nil {
 					return dst, err
 				}
@@ -187,131 +189,70 @@ func appendIntWidth(dst []byte, n int64, width int) []byte {
 	return binary.BigEndian.AppendUint64(dst, uint64(n))
 }
 
-// parseUTCTimestamp reads Debezium's ZonedTimestamp in UTC,
-// "YYYY-MM-DDTHH:MM:SS[.fraction]Z", into microseconds since the Unix
-// epoch. Any other form (an offset, a BC year) answers false.
-func parseUTCTimestamp(s string) (int64, bool) {
-	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
-		return 0, false
-	}
-	num := func(part string) (int64, bool) {
-		var n int64
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return 0, false
-			}
-			n = n*10 + int64(part[i]-'0')
-		}
-		return n, true
-	}
-	year, ok1 := num(s[0:4])
-	month, ok2 := num(s[5:7])
-	day, ok3 := num(s[8:10])
-	hour, ok4 := num(s[11:13])
-	minute, ok5 := num(s[14:16])
-	sec, ok6 := num(s[17:19])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
-		return 0, false
-	}
-	var frac int64
-	if rest := s[19 : len(s)-1]; rest != "" {
-		if rest[0] != '.' || len(rest) < 2 || len(rest) > 7 {
-			return 0, false
-		}
-		f, ok := num(rest[1:])
-		if !ok {
-			return 0, false
-		}
-		for range 7 - len(rest) {
-			f *= 10
-		}
-		frac = f
-	}
-	days := daysFromCivil(year, month, day)
-	return ((days*24+hour)*60+minute)*60_000_000 + sec*1_000_000 + frac, true
-}
-
-// daysFromCivil counts days from 1970-01-01 to a proleptic Gregorian date
-// (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
 // appendBinaryNumeric writes a decimal's text ("-123.4500") as PostgreSQL's
 // binary numeric: base-10000 digits with a weight, a sign and the display
-// scale.
+// scale. The digits are grouped by four from the decimal point outwards.
 func appendBinaryNumeric(dst, text []byte) ([]byte, error) {
 	neg := len(text) > 0 && text[0] == '-'
 	if neg {
 		text = text[1:]
 	}
-	intPart, frac := text, []byte(nil)
-	if i := strings.IndexByte(string(text), '.'); i >= 0 {
-		intPart, frac = text[:i], text[i+1:]
-	}
-	for _, ch := range intPart {
-		if ch < '0' || ch > '9' {
-			return dst, errBinaryValue
+	intPart, frac := text, text[len(text):]
+	for i, ch := range text {
+		if ch == '.' {
+			intPart, frac = text[:i], text[i+1:]
+			break
 		}
 	}
-	for _, ch := range frac {
-		if ch < '0' || ch > '9' {
-			return dst, errBinaryValue
+	for _, part := range [2][]byte{intPart, frac} {
+		for _, ch := range part {
+			if ch < '0' || ch > '9' {
+				return dst, errBinaryValue
+			}
 		}
 	}
-	// Base-10000 groups: the integer part padded on the left, the fraction
-	// on the right, to multiples of four digits.
-	var groups []int16
+	// Digit i of the integer part padded on the left to whole groups,
+	// followed by the fraction padded on the right.
 	lead := (4 - len(intPart)%4) % 4
-	padded := make([]byte, 0, lead+len(intPart)+len(frac)+3)
-	for range lead {
-		padded = append(padded, '0')
+	digit := func(i int) uint16 {
+		if i -= lead; i < 0 {
+			return 0
+		}
+		if i < len(intPart) {
+			return uint16(intPart[i] - '0')
+		}
+		if i -= len(intPart); i < len(frac) {
+			return uint16(frac[i] - '0')
+		}
+		return 0
 	}
-	padded = append(padded, intPart...)
-	intGroups := len(padded) / 4
-	padded = append(padded, frac...)
-	for len(padded)%4 != 0 {
-		padded = append(padded, '0')
+	group := func(g int) uint16 {
+		return digit(4*g)*1000 + digit(4*g+1)*100 + digit(4*g+2)*10 + digit(4*g+3)
 	}
-	for i := 0; i < len(padded); i += 4 {
-		g := int16(padded[i]-'0')*1000 + int16(padded[i+1]-'0')*100 + int16(padded[i+2]-'0')*10 + int16(padded[i+3]-'0')
-		groups = append(groups, g)
+	intGroups := (lead + len(intPart)) / 4
+	groups := intGroups + (len(frac)+3)/4
+	first, last := 0, groups-1
+	for first < groups && group(first) == 0 {
+		first++
 	}
-	weight := intGroups - 1
-	for len(groups) > 0 && groups[0] == 0 {
-		groups = groups[1:]
-		weight--
+	for last >= first && group(last) == 0 {
+		last--
 	}
-	for len(groups) > 0 && groups[len(groups)-1] == 0 {
-		groups = groups[:len(groups)-1]
-	}
-	sign := uint16(0x0000)
-	if neg && len(groups) > 0 {
+	n, weight, sign := last-first+1, intGroups-1-first, uint16(0)
+	if n == 0 {
+		weight = 0
+	} else if neg {
 		sign = 0x4000
 	}
-	if len(groups) == 0 {
-		weight = 0
-	}
-	if len(groups) > math.MaxInt16 || weight > math.MaxInt16 || weight < math.MinInt16 || len(frac) > math.MaxInt16 {
+	if n > math.MaxInt16 || weight > math.MaxInt16 || weight < math.MinInt16 || len(frac) > math.MaxInt16 {
 		return dst, errBinaryValue
 	}
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(groups)))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(n))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(int16(weight)))
 	dst = binary.BigEndian.AppendUint16(dst, sign)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(frac)))
-	for _, g := range groups {
-		dst = binary.BigEndian.AppendUint16(dst, uint16(g))
+	for g := first; g <= last; g++ {
+		dst = binary.BigEndian.AppendUint16(dst, group(g))
 	}
 	return dst, nil
 }

@@ -18,7 +18,6 @@ func AppendDecimal(dst, unscaled []byte, scale int) []byte {
 		return appendScaled(dst, "0", false, scale)
 	}
 	neg := unscaled[0]&0x80 != 0
-	var digits string
 	if len(unscaled) <= 8 {
 		var v int64
 		if neg {
@@ -27,30 +26,25 @@ func AppendDecimal(dst, unscaled []byte, scale int) []byte {
 		for _, b := range unscaled {
 			v = v<<8 | int64(b)
 		}
+		mag := uint64(v)
 		if v < 0 {
-			if v == math.MinInt64 {
-				digits = "9223372036854775808"
-			} else {
-				digits = strconv.FormatInt(-v, 10)
-			}
-		} else {
-			digits = strconv.FormatInt(v, 10)
+			mag = uint64(-v) // also right for math.MinInt64
 		}
-	} else {
-		n := new(big.Int).SetBytes(unscaled)
-		if neg {
-			// Two's complement: value = magnitude bits - 2^(8·len).
-			n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(unscaled))))
-			n.Neg(n)
-		}
-		digits = n.String()
+		var digits [20]byte
+		return appendScaled(dst, strconv.AppendUint(digits[:0], mag, 10), neg, scale)
 	}
-	return appendScaled(dst, digits, neg, scale)
+	n := new(big.Int).SetBytes(unscaled)
+	if neg {
+		// Two's complement: value = magnitude bits - 2^(8·len).
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(unscaled))))
+		n.Neg(n)
+	}
+	return appendScaled(dst, n.String(), neg, scale)
 }
 
 // appendScaled writes digits (a non-negative integer) divided by 10^scale.
-func appendScaled(dst []byte, digits string, neg bool, scale int) []byte {
-	if neg && digits != "0" {
+func appendScaled[D string | []byte](dst []byte, digits D, neg bool, scale int) []byte {
+	if neg && string(digits) != "0" {
 		dst = append(dst, '-')
 	}
 	if scale <= 0 {
