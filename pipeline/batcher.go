@@ -18,6 +18,7 @@ type Batcher struct {
 	maxEvents int
 	maxBytes  int
 	maxWait   time.Duration
+	linger    time.Duration
 
 	batch   *Batch
 	started time.Time
@@ -30,6 +31,12 @@ const initialBatchCap = 16
 func NewBatcher(emit EmitFunc, maxEvents, maxBytes int, maxWait time.Duration) *Batcher {
 	return &Batcher{emit: emit, maxEvents: maxEvents, maxBytes: maxBytes, maxWait: maxWait}
 }
+
+// SetLinger makes Offer keep a batch for at least d after its first event,
+// so that a stream of small transactions goes to the sinks in batches of
+// several: each batch costs a sink a round trip and a commit, and the
+// source, the sinks and the target share the machine's CPU.
+func (b *Batcher) SetLinger(d time.Duration) { b.linger = min(d, b.maxWait) }
 
 // Add appends an event to the batch being filled.
 func (b *Batcher) Add(e Event) {
@@ -80,9 +87,20 @@ func (b *Batcher) Len() int {
 	return len(b.batch.Events)
 }
 
-// Wait is how long the batch may still wait to fill before MaxWait.
+// Wait is how long until the batch is due: until its linger ends, then
+// until MaxWait. A source calls Offer when the linger ends and Flush once
+// Overdue.
 func (b *Batcher) Wait() time.Duration {
-	return b.maxWait - time.Since(b.started)
+	age := time.Since(b.started)
+	if age < b.linger {
+		return b.linger - age
+	}
+	return b.maxWait - age
+}
+
+// Overdue reports whether the batch has waited MaxWait.
+func (b *Batcher) Overdue() bool {
+	return b.batch != nil && time.Since(b.started) >= b.maxWait
 }
 
 // Flush hands the batch over. midTx says it ends inside a transaction:
@@ -138,14 +156,19 @@ func (b *Batcher) Flush(ctx context.Context, midTx bool) error {
 // which would cost a sink a commit. The batch is still bounded: once it is
 // Full or has waited MaxWait, Offer hands it over, waiting for room.
 // Sources call Offer where the stream is idle at a transaction boundary,
-// and Flush where everything must be handed over (on stop).
+// and Flush where everything must be handed over (on stop). Within its
+// linger (SetLinger) a batch stays to grow.
 func (b *Batcher) Offer(ctx context.Context) error {
 	bt := b.batch
 	if bt == nil {
 		return nil
 	}
-	if b.Full() || time.Since(b.started) >= b.maxWait || (len(bt.Events) == 0 && bt.Position == nil) {
+	age := time.Since(b.started)
+	if b.Full() || age >= b.maxWait || (len(bt.Events) == 0 && bt.Position == nil) {
 		return b.Flush(ctx, false)
+	}
+	if age < b.linger {
+		return nil
 	}
 	err := b.emit(context.WithValue(ctx, offerKey{}, true), bt)
 	if errors.Is(err, errNoRoom) {

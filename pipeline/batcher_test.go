@@ -143,6 +143,7 @@ func TestBatcherOffer(t *testing.T) {
 		name      string
 		maxEvents int
 		maxWait   time.Duration
+		linger    time.Duration
 		steps     []step
 		wantWait  []bool // per batch handed over: whether emit could wait
 		wantVals  [][]int
@@ -167,6 +168,21 @@ func TestBatcherOffer(t *testing.T) {
 			steps:    []step{{1, false, 1}},
 			wantWait: []bool{true}, wantVals: [][]int{{1}},
 		},
+		{
+			name: "room but lingering: the batch grows", maxEvents: 10, maxWait: time.Hour, linger: time.Hour,
+			steps:    []step{{1, true, 0}, {2, true, 0}},
+			wantWait: []bool{}, wantVals: [][]int{},
+		},
+		{
+			name: "lingering but full: handed over", maxEvents: 2, maxWait: time.Hour, linger: time.Hour,
+			steps:    []step{{1, true, 0}, {2, true, 1}, {3, true, 1}},
+			wantWait: []bool{true}, wantVals: [][]int{{1, 2}},
+		},
+		{
+			name: "linger past max_wait ends with max_wait", maxEvents: 10, maxWait: 0, linger: time.Hour,
+			steps:    []step{{1, false, 1}},
+			wantWait: []bool{true}, wantVals: [][]int{{1}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,6 +198,7 @@ func TestBatcherOffer(t *testing.T) {
 				return nil
 			}
 			b := NewBatcher(emit, tt.maxEvents, 1<<20, tt.maxWait)
+			b.SetLinger(tt.linger)
 			for i, s := range tt.steps {
 				b.Add(Event{Op: OpCreate, After: Row{Int(int64(s.add))}})
 				b.Boundary(Position(strconv.Itoa(s.add)))
@@ -227,5 +244,28 @@ func TestBatcherOfferFailure(t *testing.T) {
 	b.Boundary(Position("1"))
 	if err := b.Offer(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("Offer = %v, want the emit failure", err)
+	}
+}
+
+func TestBatcherWaitAndOverdue(t *testing.T) {
+	b := NewBatcher(func(context.Context, *Batch) error { return nil }, 10, 1<<20, time.Hour)
+	b.SetLinger(time.Minute)
+	if b.Overdue() {
+		t.Fatal("an empty batcher is overdue")
+	}
+	b.Add(Event{Op: OpCreate, After: Row{Int(1)}})
+	if w := b.Wait(); w <= 0 || w > time.Minute {
+		t.Fatalf("Wait while lingering = %v, want the rest of the linger", w)
+	}
+	b.started = b.started.Add(-2 * time.Minute) // the linger is over
+	if w := b.Wait(); w <= time.Minute || w > time.Hour {
+		t.Fatalf("Wait after the linger = %v, want the rest of max_wait", w)
+	}
+	if b.Overdue() {
+		t.Fatal("overdue before max_wait")
+	}
+	b.started = b.started.Add(-time.Hour)
+	if !b.Overdue() || b.Wait() > 0 {
+		t.Fatalf("after max_wait: Overdue %v, Wait %v", b.Overdue(), b.Wait())
 	}
 }

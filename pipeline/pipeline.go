@@ -44,6 +44,14 @@ type Sink interface {
 	Close() error
 }
 
+// EagerCheckpointer is implemented by sources that at times need every
+// acknowledged position stored at once, whatever the pipeline's
+// CheckpointInterval: a running snapshot reads a range's next chunk only
+// after the previous one is checkpointed.
+type EagerCheckpointer interface {
+	EagerCheckpoints() bool
+}
+
 // OffsetStore persists the pipeline's position.
 type OffsetStore interface {
 	SaveOffset(pos Position) error
@@ -74,6 +82,10 @@ type Pipeline struct {
 	Log    *slog.Logger
 	// Stats, when set, receives counters as the pipeline works.
 	Stats *Stats
+	// CheckpointInterval is the least time between two writes to Store:
+	// positions acknowledged meanwhile coalesce into the next write (a
+	// crash then replays at most that much more). Zero stores each at once.
+	CheckpointInterval time.Duration
 }
 
 // Run starts the pipeline from position from. Closing stop asks for a
@@ -114,8 +126,12 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 	flow := newFlow(limits)
 	track := newTracker(len(p.Sinks))
 	ckpt := newCheckpointer(p.Store, stats)
+	ckpt.interval = p.CheckpointInterval
 	if l, ok := p.Source.(CheckpointListener); ok {
 		ckpt.listener = l
+	}
+	if e, ok := p.Source.(EagerCheckpointer); ok {
+		ckpt.eager = e
 	}
 
 	queues := make([]chan *Batch, len(p.Sinks))
@@ -320,11 +336,13 @@ func (f *flow) release(n int) {
 }
 
 // checkpointer stores the newest offered position, one store write at a
-// time: positions offered while a write is in progress coalesce into the
-// next write.
+// time and at most one per interval: positions offered meanwhile coalesce
+// into the next write.
 type checkpointer struct {
 	store    OffsetStore
 	listener CheckpointListener
+	eager    EagerCheckpointer
+	interval time.Duration
 	stats    *Stats
 	mu       sync.Mutex
 	latest   Position
@@ -357,13 +375,31 @@ func (c *checkpointer) close() {
 	}
 }
 
-// run writes positions until close; the final write happens after close so
-// that a graceful stop checkpoints everything acknowledged. A failing store
-// stops the loop: the pipeline must not go on without checkpoints.
+// run writes positions until close; the final write happens after close,
+// without waiting for the interval, so that a graceful stop checkpoints
+// everything acknowledged. A failing store stops the loop: the pipeline
+// must not go on without checkpoints.
 func (c *checkpointer) run() error {
-	for range c.wake {
+	var last time.Time
+	var due <-chan time.Time // set while a write waits for the interval
+	for {
+		select {
+		case <-c.wake:
+		case <-due:
+			due = nil
+		}
 		c.mu.Lock()
 		p, dirty, closed := c.latest, c.dirty, c.closed
+		if dirty && !closed {
+			if wait := c.interval - time.Since(last); wait > 0 && (c.eager == nil || !c.eager.EagerCheckpoints()) {
+				c.mu.Unlock()
+				if due == nil {
+					due = time.After(wait)
+				}
+				continue
+			}
+		}
+		due = nil
 		c.dirty = false
 		c.mu.Unlock()
 		if dirty {
@@ -371,7 +407,8 @@ func (c *checkpointer) run() error {
 			if err := c.store.SaveOffset(p); err != nil {
 				return err
 			}
-			c.stats.addCheckpoint(time.Since(start))
+			last = time.Now()
+			c.stats.addCheckpoint(last.Sub(start))
 			if c.listener != nil {
 				c.listener.Checkpointed(p)
 			}
@@ -380,5 +417,4 @@ func (c *checkpointer) run() error {
 			return nil
 		}
 	}
-	return nil
 }

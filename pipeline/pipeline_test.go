@@ -572,3 +572,60 @@ func TestPipelineOfferGrowsTheBatchWhileFull(t *testing.T) {
 		t.Fatalf("sink applied %d events, want %d", next-1, n)
 	}
 }
+
+type eagerFlag struct {
+	mu sync.Mutex
+	on bool
+}
+
+func (e *eagerFlag) EagerCheckpoints() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.on }
+
+func (m *memStore) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.saved)
+}
+
+func TestCheckpointerInterval(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		eager    bool
+		// offers after the first write, then what the store holds once
+		// settled (before close when settle says so, else after close)
+		settle bool
+		want   []string
+	}{
+		{name: "no interval stores each position", interval: 0, settle: true, want: []string{"1", "2", "3"}},
+		{name: "positions within the interval coalesce; close stores the last at once", interval: time.Hour, want: []string{"1", "3"}},
+		{name: "the coalesced position is stored when the interval ends", interval: 200 * time.Millisecond, settle: true, want: []string{"1", "3"}},
+		{name: "an eager source gets every position at once", interval: time.Hour, eager: true, settle: true, want: []string{"1", "2", "3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &memStore{}
+			c := newCheckpointer(store, &Stats{})
+			c.interval = tt.interval
+			c.eager = &eagerFlag{on: tt.eager}
+			done := make(chan error, 1)
+			go func() { done <- c.run() }()
+			c.offer(Position("1"))
+			waitFor(t, func() bool { return store.count() == 1 })
+			c.offer(Position("2"))
+			if tt.interval == 0 || tt.eager {
+				waitFor(t, func() bool { return store.count() == 2 })
+			}
+			c.offer(Position("3"))
+			if tt.settle {
+				waitFor(t, func() bool { return store.last() == 3 })
+			}
+			c.close()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(store.saved, ","); got != strings.Join(tt.want, ",") {
+				t.Fatalf("stored %s, want %s", got, strings.Join(tt.want, ","))
+			}
+		})
+	}
+}

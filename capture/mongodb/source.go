@@ -85,6 +85,11 @@ func New(cfg Config) *Source {
 	return &Source{cfg: cfg, log: cfg.Log.With("source", "mongodb")}
 }
 
+// EagerCheckpoints asks for every position to be stored at once while a
+// snapshot runs: it reads a range's next chunk only after the previous one
+// is checkpointed.
+func (s *Source) EagerCheckpoints() bool { return s.snap.Load() != nil }
+
 // Checkpointed tells a running snapshot which chunks the sinks applied.
 func (s *Source) Checkpointed(pos pipeline.Position) {
 	eng := s.snap.Load()

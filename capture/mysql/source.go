@@ -28,6 +28,7 @@ type BatchLimits struct {
 	MaxEvents int
 	MaxBytes  int
 	MaxWait   time.Duration // longest an event waits for its batch to fill
+	Linger    time.Duration // least time a batch waits for more transactions
 }
 
 // Config configures a MySQL/MariaDB source.
@@ -55,6 +56,11 @@ type Source struct {
 	log  *slog.Logger
 	snap atomic.Pointer[snapshot.Engine] // the running snapshot, for Checkpointed
 }
+
+// EagerCheckpoints asks for every position to be stored at once while a
+// snapshot runs: it reads a range's next chunk only after the previous one
+// is checkpointed.
+func (s *Source) EagerCheckpoints() bool { return s.snap.Load() != nil }
 
 // Checkpointed tells a running snapshot which of its chunks the sinks have
 // applied.
@@ -127,6 +133,7 @@ func (s *Source) Run(ctx context.Context, from pipeline.Position, stop <-chan st
 		builder: &tableBuilder{info: info, topicPrefix: s.cfg.TopicPrefix, log: s.log},
 		srcInfo: sourceInfo(info.Flavor, s.cfg.Version, s.cfg.TopicPrefix),
 	}
+	st.out.SetLinger(s.cfg.Batch.Linger)
 	var resume *snapshot.State
 	if from != nil {
 		if st.committed, err = DecodePosition(from); err != nil {
@@ -452,6 +459,10 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 				}
 				continue
 			case <-wait:
+				// The linger ended (the loop offers the batch) or MaxWait did.
+				if !st.out.Overdue() {
+					continue
+				}
 				if err := st.flush(ctx, true); err != nil {
 					return err
 				}

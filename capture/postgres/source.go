@@ -26,6 +26,7 @@ type BatchLimits struct {
 	MaxEvents int
 	MaxBytes  int
 	MaxWait   time.Duration // longest an event waits for its batch to fill
+	Linger    time.Duration // least time a batch waits for more transactions
 }
 
 // Config configures a PostgreSQL source.
@@ -85,6 +86,11 @@ func New(cfg Config) *Source {
 	}
 	return &Source{cfg: cfg, log: cfg.Log.With("source", "postgres", "server", cfg.Endpoint.String(), "slot", cfg.Slot)}
 }
+
+// EagerCheckpoints asks for every position to be stored at once while a
+// snapshot runs: it reads a range's next chunk only after the previous one
+// is checkpointed.
+func (s *Source) EagerCheckpoints() bool { return s.snap.Load() != nil }
 
 // Checkpointed lets the slot confirm the checkpointed position and tells a
 // running snapshot which of its chunks the sinks have applied.
@@ -151,6 +157,7 @@ func (s *Source) Run(ctx context.Context, from pipeline.Position, stop <-chan st
 		srcInfo: sourceInfo(cfg.Version, cfg.TopicPrefix),
 		spill:   spill,
 	}
+	st.out.SetLinger(cfg.Batch.Linger)
 	var resume *snapshot.State
 	fresh := from == nil
 	if !fresh {
@@ -456,6 +463,10 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 				}
 				continue
 			case <-wait:
+				// The linger ended (the loop offers the batch) or MaxWait did.
+				if !st.out.Overdue() {
+					continue
+				}
 				if err := st.out.Flush(ctx, true); err != nil {
 					return err
 				}

@@ -42,12 +42,13 @@ func buildPipeline(pc *config.Pipeline, store *checkpoint.Store, log *slog.Logge
 		return nil, fmt.Errorf("pipeline %s: source: %w", pc.Name, err)
 	}
 	b := &builtPipeline{pipeline: &pipeline.Pipeline{
-		Name:   pc.Name,
-		Source: src,
-		Store:  state,
-		Limits: pipeline.Limits{MaxBatches: pc.Buffer.MaxBatches, MaxBytes: pc.Buffer.MaxBytes, MergeEvents: mergeFactor * pc.Batch.MaxEvents, MergeBytes: mergeFactor * pc.Batch.MaxBytes},
-		Log:    log,
-		Stats:  &pipeline.Stats{},
+		Name:               pc.Name,
+		Source:             src,
+		Store:              state,
+		Limits:             pipeline.Limits{MaxBatches: pc.Buffer.MaxBatches, MaxBytes: pc.Buffer.MaxBytes, MergeEvents: mergeFactor * pc.Batch.MaxEvents, MergeBytes: mergeFactor * pc.Batch.MaxBytes},
+		Log:                log,
+		Stats:              &pipeline.Stats{},
+		CheckpointInterval: pc.CheckpointInterval,
 	}, state: state, log: log}
 	for i, sc := range pc.Sinks {
 		s, err := buildSink(pc, sc, src, log, b.pipeline.Stats)
@@ -85,7 +86,7 @@ func buildSource(pc *config.Pipeline, state *checkpoint.PipelineState, stateDir 
 			Filter:              sc.Filter,
 			TopicPrefix:         sc.TopicPrefix,
 			PositionMode:        sc.PositionMode,
-			Batch:               mysql.BatchLimits{MaxEvents: pc.Batch.MaxEvents, MaxBytes: pc.Batch.MaxBytes, MaxWait: pc.Batch.MaxWait},
+			Batch:               mysql.BatchLimits{MaxEvents: pc.Batch.MaxEvents, MaxBytes: pc.Batch.MaxBytes, MaxWait: pc.Batch.MaxWait, Linger: pc.Batch.Linger},
 			History:             state,
 			Snapshot:            sc.Snapshot,
 			SnapshotChunkRows:   sc.SnapshotChunkRows,
@@ -105,7 +106,7 @@ func buildSource(pc *config.Pipeline, state *checkpoint.PipelineState, stateDir 
 			Publication:         sc.Publication,
 			Filter:              sc.Filter,
 			TopicPrefix:         sc.TopicPrefix,
-			Batch:               postgres.BatchLimits{MaxEvents: pc.Batch.MaxEvents, MaxBytes: pc.Batch.MaxBytes, MaxWait: pc.Batch.MaxWait},
+			Batch:               postgres.BatchLimits{MaxEvents: pc.Batch.MaxEvents, MaxBytes: pc.Batch.MaxBytes, MaxWait: pc.Batch.MaxWait, Linger: pc.Batch.Linger},
 			Snapshot:            sc.Snapshot,
 			SnapshotChunkRows:   sc.SnapshotChunkRows,
 			SnapshotParallelism: sc.SnapshotParallelism,

@@ -10,14 +10,17 @@
 //     source transactions) against PostgreSQL's own
 //     INSERT … SELECT … ON CONFLICT DO UPDATE of the same rows (a
 //     server-side bound: no client, no parsing);
-//   - lag: single-row source transactions committed as fast as one
-//     connection can for -lag-seconds; commit-to-visible latency from a
-//     source timestamp column to a target-side clock_timestamp() default.
+//   - lag: single-row source transactions committed for -lag-for, as fast
+//     as one connection can or at -lag-rate per second; commit-to-visible
+//     latency from a source timestamp column to a target-side
+//     clock_timestamp() default. The reference: the rate the source
+//     commits at alone (3 s, siphon not running).
 //
 // Run it with `go run ./integration/benchsink -rows 1000000`; -source,
 // -sink and -pipeline add settings to siphon's configuration (e.g.
 // -pipeline 'buffer: {max_batches: 4}'), BENCH_SHOW_STDERR=1 prints
-// siphon's log, BENCH_LAG_DETAIL=1 the lag run's worst latency per 250 ms.
+// siphon's log, BENCH_LAG_DETAIL=1 the lag run's worst latency per 250 ms,
+// BENCH_SIPHON=<binary> measures that binary instead of this tree's.
 package main
 
 import (
@@ -48,6 +51,7 @@ func main() {
 	txRows := flag.Int("tx-rows", 1000, "rows per source transaction of the backlog")
 	only := flag.String("only", "", "run only this part: snapshot, catchup or lag")
 	flag.DurationVar(&lagFor, "lag-for", 10*time.Second, "how long the lag part writes")
+	flag.IntVar(&lagRate, "lag-rate", 0, "transactions per second the lag part writes (0: as fast as one connection can)")
 	flag.StringVar(&sourceExtra, "source", "", "more source settings, as YAML flow-map entries (e.g. 'snapshot_parallelism: 1')")
 	flag.StringVar(&sinkExtra, "sink", "", "more sink settings, as YAML flow-map entries (e.g. 'workers: 2')")
 	flag.StringVar(&pipelineExtra, "pipeline", "", "more pipeline settings, as YAML flow-map entries (e.g. 'batch: {max_events: 8192}')")
@@ -78,9 +82,12 @@ func run(rows, txRows int, only string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin, err := harness.BuildSiphon(ctx, work)
-	if err != nil {
-		return err
+	bin := os.Getenv("BENCH_SIPHON") // a siphon binary to measure instead of building this tree's
+	if bin == "" {
+		var err error
+		if bin, err = harness.BuildSiphon(ctx, work); err != nil {
+			return err
+		}
 	}
 	my, err := harness.StartMariaDB(ctx, harness.MariaDBOptions{ExtraArgs: []string{"--innodb-buffer-pool-size=256M"}})
 	if err != nil {
@@ -118,6 +125,7 @@ func run(rows, txRows int, only string) error {
 
 var (
 	lagFor        time.Duration
+	lagRate       int
 	sourceExtra   string
 	sinkExtra     string
 	pipelineExtra string
@@ -139,6 +147,25 @@ func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness
 	if err != nil {
 		return err
 	}
+	// The reference: the source's own commit rate, one connection, with
+	// siphon not running.
+	c, err := client.Connect(my.Addr(), "root", "", "bench")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Execute("SET time_zone = '+00:00'"); err != nil {
+		return err
+	}
+	if _, err := c.Execute("CREATE TABLE lag_alone LIKE lag"); err != nil {
+		return err
+	}
+	alone, err := insertLoop(c, "lag_alone", 3*time.Second, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("lag: the source alone commits %.0f single-row transactions/s (one connection, siphon not running)\n", float64(alone)/3)
+
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -161,20 +188,9 @@ func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c, err := client.Connect(my.Addr(), "root", "", "bench")
+	n, err := insertLoop(c, "lag", lagFor, lagRate)
 	if err != nil {
 		return err
-	}
-	defer c.Close()
-	if _, err := c.Execute("SET time_zone = '+00:00'"); err != nil {
-		return err
-	}
-	n := 0
-	for end := time.Now().Add(lagFor); time.Now().Before(end); {
-		n++
-		if _, err := c.Execute(fmt.Sprintf("INSERT INTO lag VALUES (%d, NOW(6))", n)); err != nil {
-			return err
-		}
 	}
 	for deadline = time.Now().Add(time.Minute); ; {
 		got, err := count(ctx, pg, dst, "lag")
@@ -209,6 +225,26 @@ func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness
 		}
 	}
 	return nil
+}
+
+// insertLoop commits single-row transactions into table for d, at rate
+// per second (0: as fast as the connection can), and returns how many.
+func insertLoop(c *client.Conn, table string, d time.Duration, rate int) (int, error) {
+	n := 0
+	begin := time.Now()
+	for end := begin.Add(d); time.Now().Before(end); {
+		if rate > 0 {
+			// A steady rate: transaction n starts at n/rate.
+			if wait := time.Duration(float64(n)/float64(rate)*float64(time.Second)) - time.Since(begin); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		n++
+		if _, err := c.Execute(fmt.Sprintf("INSERT INTO %s VALUES (%d, NOW(6))", table, n)); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 func config(work, name string, my *harness.MariaDB, pg *harness.Postgres, db, table, snapshot string) (string, error) {

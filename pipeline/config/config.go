@@ -36,6 +36,8 @@ type Pipeline struct {
 	Batch           Batch
 	Buffer          Buffer
 	ShutdownTimeout time.Duration
+	// CheckpointInterval is the least time between two checkpoint writes.
+	CheckpointInterval time.Duration
 }
 
 // Source says where changes come from. URL may hold a password: print a
@@ -99,6 +101,7 @@ type Batch struct {
 	MaxEvents int
 	MaxBytes  int
 	MaxWait   time.Duration
+	Linger    time.Duration
 }
 
 // Buffer bounds what a pipeline holds between its source and slowest sink.
@@ -118,9 +121,11 @@ const (
 	DefaultBatchMaxEvents      = 2048
 	DefaultBatchMaxBytes       = 4 << 20
 	DefaultBatchMaxWait        = 50 * time.Millisecond
+	DefaultBatchLinger         = 2 * time.Millisecond
 	DefaultBufferBatches       = 16
 	DefaultBufferMaxBytes      = 64 << 20
 	DefaultShutdownTimeout     = 30 * time.Second
+	DefaultCheckpointInterval  = 100 * time.Millisecond
 	// Database sinks.
 	DefaultSinkConsistency = "transaction"
 	DefaultSinkWorkers     = 4

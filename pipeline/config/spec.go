@@ -62,9 +62,11 @@ func defaultPipeline() Pipeline {
 			MaxEvents: DefaultBatchMaxEvents,
 			MaxBytes:  DefaultBatchMaxBytes,
 			MaxWait:   DefaultBatchMaxWait,
+			Linger:    DefaultBatchLinger,
 		},
-		Buffer:          Buffer{MaxBatches: DefaultBufferBatches, MaxBytes: DefaultBufferMaxBytes},
-		ShutdownTimeout: DefaultShutdownTimeout,
+		Buffer:             Buffer{MaxBatches: DefaultBufferBatches, MaxBytes: DefaultBufferMaxBytes},
+		ShutdownTimeout:    DefaultShutdownTimeout,
+		CheckpointInterval: DefaultCheckpointInterval,
 	}
 }
 
@@ -100,6 +102,11 @@ var pipelineSection = section[Pipeline]{
 		{name: "shutdown_timeout", decode: func(d *decoder, v value, p *Pipeline) {
 			if t, ok := d.duration(v, time.Millisecond, 24*time.Hour); ok {
 				p.ShutdownTimeout = t
+			}
+		}},
+		{name: "checkpoint_interval", decode: func(d *decoder, v value, p *Pipeline) {
+			if t, ok := d.duration(v, 0, time.Hour); ok {
+				p.CheckpointInterval = t
 			}
 		}},
 	},
@@ -561,6 +568,11 @@ var batchSection = section[Batch]{
 		{name: "max_wait", decode: func(d *decoder, v value, b *Batch) {
 			if t, ok := d.duration(v, 0, time.Minute); ok {
 				b.MaxWait = t
+			}
+		}},
+		{name: "linger", decode: func(d *decoder, v value, b *Batch) {
+			if t, ok := d.duration(v, 0, time.Minute); ok {
+				b.Linger = t
 			}
 		}},
 	},

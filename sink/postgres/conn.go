@@ -24,10 +24,13 @@ type conn struct {
 	needBegin bool
 	// copyHeld: the savepoint of the last COPY is still to be released.
 	copyHeld bool
-	stmts    map[stmtKey]string
-	encoders map[*sqlapply.Mapping][]encoder
-	buf      []byte
-	batch    pgx.Batch
+	// commitRow, while set, makes Apply's last send also commit with it.
+	commitRow *sqlapply.CheckpointRow
+	commitTo  sqlapply.Name
+	stmts     map[stmtKey]string
+	encoders  map[*sqlapply.Mapping][]encoder
+	buf       []byte
+	batch     pgx.Batch
 	// COPY of large runs: per mapping ID, the statement and how many runs
 	// still skip it after a conflict.
 	copies map[copyKey]string
@@ -171,14 +174,28 @@ func (c *conn) Commit(ctx context.Context, name sqlapply.Name, row sqlapply.Chec
 	*b = pgx.Batch{}
 	c.copyHeld = false // COMMIT releases it
 	c.queueLead(b)
+	queueCommit(b, name, row)
+	err := c.c.SendBatch(ctx, b).Close()
+	*b = pgx.Batch{}
+	return err
+}
+
+// queueCommit queues the checkpoint row's upsert and COMMIT.
+func queueCommit(b *pgx.Batch, name sqlapply.Name, row sqlapply.CheckpointRow) {
 	b.Queue("INSERT INTO "+quoteName(name)+" ("+checkpointColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "+
 		"ON CONFLICT (pipeline, worker) DO UPDATE SET position = EXCLUDED.position, applied = EXCLUDED.applied, seq = EXCLUDED.seq, "+
 		"prev_position = EXCLUDED.prev_position, prev_applied = EXCLUDED.prev_applied, updated_at = EXCLUDED.updated_at",
 		row.Pipeline, row.Worker, nullText(row.Position), row.Applied, row.Seq, nullText(row.PrevPosition), row.PrevApplied, row.Updated)
 	b.Queue("COMMIT")
-	err := c.c.SendBatch(ctx, b).Close()
-	*b = pgx.Batch{}
-	return err
+}
+
+// ApplyCommit is Apply then Commit with one round trip for both when the
+// runs end in statements: the checkpoint row and COMMIT are queued behind
+// them. When the runs succeed and the commit fails it returns len(runs).
+func (c *conn) ApplyCommit(ctx context.Context, runs []sqlapply.Run, name sqlapply.Name, row sqlapply.CheckpointRow) (int, error) {
+	c.commitRow, c.commitTo = &row, name
+	defer func() { c.commitRow = nil }()
+	return c.Apply(ctx, runs) // its last send commits
 }
 
 // Describe reads a table's columns and unique keys from the catalogue.
@@ -326,8 +343,42 @@ func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
 		}
 		b.Queue(c.statement(r), args...)
 	}
-	done, err := c.send(ctx, lead, len(runs)-first)
+	done, err := c.sendLast(ctx, lead, len(runs)-first)
 	return first + done, err
+}
+
+// sendLast sends Apply's last statements, and with them the commit when
+// ApplyCommit asked for it.
+func (c *conn) sendLast(ctx context.Context, lead, n int) (int, error) {
+	row := c.commitRow
+	if row == nil {
+		return c.send(ctx, lead, n)
+	}
+	c.commitRow = nil
+	b := &c.batch
+	defer func() { *b = pgx.Batch{} }()
+	c.copyHeld = false // COMMIT releases it
+	queueCommit(b, c.commitTo, *row)
+	br := c.c.SendBatch(ctx, b)
+	for range lead {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return 0, err
+		}
+	}
+	for i := range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return i, err
+		}
+	}
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return n, err
+		}
+	}
+	return n, br.Close()
 }
 
 // createsOnly reports whether a run of table m only creates rows.

@@ -39,6 +39,17 @@ type worker struct {
 
 	runs []Run
 	keys map[string]struct{}
+	// commitWith is the commit point of the events being applied: their
+	// last statements may carry the commit (see applyCommitter).
+	commitWith *commitPoint
+}
+
+// applyCommitter is a Conn that can send a transaction's last statements
+// and its commit in one round trip.
+type applyCommitter interface {
+	// ApplyCommit is Apply followed by Commit. When the runs succeed and
+	// the commit fails it returns len(runs) with the error.
+	ApplyCommit(ctx context.Context, runs []Run, checkpoint Name, row CheckpointRow) (int, error)
 }
 
 // errReplay says the open transaction was rolled back and must be applied again.
@@ -190,8 +201,14 @@ func (w *worker) attempt(ctx context.Context, evs []pipeline.Event, done *int, p
 		if err := w.begin(ctx); err != nil {
 			return err
 		}
-		if err := w.apply(ctx, evs, done, true); err != nil {
+		w.commitWith = point
+		err := w.apply(ctx, evs, done, true)
+		w.commitWith = nil
+		if err != nil {
 			return err
+		}
+		if point != nil && !w.inTx {
+			return nil // committed with the last statements
 		}
 	}
 	if point == nil {
@@ -255,7 +272,15 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 				runs = runs[1:]
 				continue
 			}
-			k, err := w.conn.Apply(ctx, runs)
+			var k int
+			var row *CheckpointRow // committed with the runs
+			if ac, ok := w.conn.(applyCommitter); ok && fresh && w.commitWith != nil && end == len(evs) && len(runs) > 0 && !w.diagnose {
+				r := w.nextRowAfter(w.commitWith, evs[*done:end])
+				row, w.pending = &r, &r
+				k, err = ac.ApplyCommit(ctx, runs, w.s.checkpoint, r)
+			} else {
+				k, err = w.conn.Apply(ctx, runs)
+			}
 			if fresh {
 				for _, r := range runs[:k] {
 					w.remember(r.Events)
@@ -265,10 +290,26 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 				advance(base + runs[k-1].end)
 			}
 			if err == nil {
+				if row != nil {
+					advance(end)
+					clear(w.runs)
+					w.pending = nil
+					w.committed(*row)
+					return nil
+				}
 				break
 			}
-			switch w.s.d.Classify(err) {
+			class := w.s.d.Classify(err)
+			if row != nil && class != Retryable {
+				w.pending = nil // refused, so not committed
+				if k == len(runs) {
+					w.inTx = false
+					return w.s.fail(fmt.Errorf("worker %d: commit: %w", w.id, err))
+				}
+			}
+			switch class {
 			case Retryable:
+				// A pending commit is checked on the new connection.
 				return &retryable{err}
 			case DataError:
 				if guarded {
@@ -359,6 +400,20 @@ func (w *worker) applyEach(ctx context.Context, r Run, fresh bool) error {
 		}
 	}
 	return nil
+}
+
+// nextRowAfter is the checkpoint row a commit at point writes once evs,
+// not yet counted, are applied too.
+func (w *worker) nextRowAfter(point *commitPoint, evs []pipeline.Event) CheckpointRow {
+	saved := w.openStream
+	for i := range evs {
+		if evs[i].Op != pipeline.OpRead {
+			w.openStream++
+		}
+	}
+	r := w.nextRow(point)
+	w.openStream = saved
+	return r
 }
 
 // nextRow is the checkpoint row a commit at point writes.
