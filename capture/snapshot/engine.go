@@ -289,9 +289,18 @@ func (e *Engine) work(ctx context.Context) {
 	}
 }
 
-// next picks a cursor to read: not done, no read in flight, and its last
-// chunk applied by the sinks, so that a crash re-reads at most one chunk
-// per range. Tables already started come first. With nothing to pick it
+// chunksAhead is how many emitted chunks of a range may await the sinks
+// while the range reads its next one: 1 would leave the target idle while
+// each chunk is read, and the source idle while each is applied. A crash
+// re-reads at most that many chunks per range (the ones not yet
+// checkpointed).
+const chunksAhead = 1
+
+// next picks a cursor to read: not done, no read in flight, and at most
+// chunksAhead of its emitted chunks not yet applied by the sinks, so that a
+// crash re-reads at most chunksAhead+1 chunks per range (those emitted and
+// not checkpointed, and the one being read). Tables already started come
+// first. With nothing to pick it
 // returns the channel that signals a change, or nil when all is done.
 func (e *Engine) next() (*cursor, uint64, <-chan struct{}) {
 	e.mu.Lock()
@@ -303,7 +312,7 @@ func (e *Engine) next() (*cursor, uint64, <-chan struct{}) {
 			continue
 		}
 		all = false
-		if c.reading || c.acked < c.emitted {
+		if c.reading || c.emitted-c.acked > chunksAhead {
 			continue
 		}
 		if pick == nil || (*c.started && !*pick.started) {

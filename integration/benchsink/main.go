@@ -227,6 +227,18 @@ func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness
 	return nil
 }
 
+// settle makes a measured run start with nothing of an earlier one still
+// to write out: PostgreSQL's dirty buffers (CHECKPOINT) and, because the
+// harness runs it with fsync off, the kernel's dirty pages (sync) — left
+// behind, their writeback would slow whichever run comes second.
+func settle(ctx context.Context, pg *harness.Postgres, db string) error {
+	if err := pg.Exec(ctx, db, "CHECKPOINT"); err != nil {
+		return err
+	}
+	syscall.Sync()
+	return nil
+}
+
 // insertLoop commits single-row transactions into table for d, at rate
 // per second (0: as fast as the connection can), and returns how many.
 func insertLoop(c *client.Conn, table string, d time.Duration, rate int) (int, error) {
@@ -279,9 +291,8 @@ func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *ha
 	}
 	pipe := fmt.Sprintf(`mariadb --no-defaults --batch --quick --skip-column-names -h %s -P %d -u root -e 'SELECT * FROM bench.t10' | %s -X -q -d '%s' -c '\copy t10 from stdin'`,
 		my.Host, my.Port, filepath.Join(pg.BinDir(), "psql"), pg.SuperuserURL(ref))
-	// Each measured run starts with no dirty buffers of an earlier one to
-	// write out.
-	if err := pg.Exec(ctx, ref, "CHECKPOINT"); err != nil {
+	// Each measured run starts with nothing of an earlier one to write out.
+	if err := settle(ctx, pg, ref); err != nil {
 		return err
 	}
 	began := time.Now()
@@ -299,7 +310,7 @@ func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *ha
 	if err != nil {
 		return err
 	}
-	if err := pg.Exec(ctx, dst, "CHECKPOINT"); err != nil {
+	if err := settle(ctx, pg, dst); err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
