@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -141,11 +142,25 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 		sinksWG.Add(1)
 		go func(i int, s Sink, q <-chan *Batch) {
 			defer sinksWG.Done()
-			var held *Batch // taken from q but not merged: the next Write starts with it
+			var held []*Batch // taken from q but not written yet: the next Writes start with them
+			more := func() *Batch {
+				if len(held) > 0 {
+					b := held[0]
+					held = held[1:]
+					return b
+				}
+				select {
+				case b := <-q:
+					return b
+				default:
+					return nil
+				}
+			}
 			for {
-				b := held
-				held = nil
-				if b == nil {
+				var b *Batch
+				if len(held) > 0 {
+					b, held = held[0], held[1:]
+				} else {
 					var ok bool
 					if b, ok = <-q; !ok {
 						return
@@ -154,8 +169,8 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 				if ctx.Err() != nil {
 					continue // draining after a failure: never acknowledge
 				}
-				run, w, next := coalesce(b, q, limits)
-				held = next
+				run, w, rest := coalesce(b, more, limits)
+				held = append(rest, held...)
 				if err := s.Write(ctx, w); err != nil {
 					cancel(fmt.Errorf("sink %d: %w", i, err))
 					continue
@@ -237,42 +252,57 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 	return nil
 }
 
-// coalesce takes from q, without waiting, the batches queued behind first
-// that can share its sink Write, and returns them (first included) with
-// the batch to write. When the sink falls behind, its queue fills with
-// small batches (the source hands one over whenever its stream is idle);
-// one target commit for all of them keeps lag from growing with the queue,
-// and larger writes apply a backlog or a snapshot faster.
+// coalesce takes, from more (which answers nil rather than wait), the
+// batches queued behind first that can share its sink Write, and returns
+// them (first included) with the batch to write. When the sink falls
+// behind, its queue fills with small batches (the source hands one over
+// whenever its stream is idle); one target commit for all of them keeps
+// lag from growing with the queue, and larger writes apply a backlog or a
+// snapshot faster.
 //
 // Batches join while the total stays within MergeEvents and MergeBytes:
 // the merged batch is one the source could have emitted itself — events in
 // order, TxEnd marks kept, and the position of the last batch that has one
 // (a batch has a position exactly when it holds a transaction end, and the
-// position is that of its last one). The batch taken from q that does not
-// fit is returned as next, for the following Write. The batches are
+// position is that of its last one). The write ends at the last batch with
+// a position when there is one: a write ending inside a transaction keeps
+// the target's transaction open until the next write, and a snapshot chunk
+// or source transaction cut by the bound would cost two COPYs and a
+// transaction left idle in between. The batches taken and not written are
+// returned as rest, in order, for the following writes. The batches are
 // acknowledged one by one, in order, once the Write succeeds.
-func coalesce(first *Batch, q <-chan *Batch, l Limits) (run []*Batch, w, next *Batch) {
+func coalesce(first *Batch, more func() *Batch, l Limits) (run []*Batch, w *Batch, rest []*Batch) {
 	run = []*Batch{first}
 	events, bytes := len(first.Events), first.Bytes
 	for {
-		var b *Batch
-		select {
-		case b = <-q:
-		default:
-		}
+		b := more()
 		if b == nil {
 			break
 		}
 		if events+len(b.Events) > l.MergeEvents || bytes+b.Bytes > l.MergeBytes {
-			next = b
+			rest = []*Batch{b}
 			break
 		}
 		run = append(run, b)
 		events += len(b.Events)
 		bytes += b.Bytes
 	}
+	if last := len(run) - 1; run[last].Position == nil {
+		for j := last - 1; j >= 0; j-- {
+			if run[j].Position != nil {
+				rest = append(slices.Clone(run[j+1:]), rest...)
+				run = run[:j+1]
+				break
+			}
+		}
+	}
 	if len(run) == 1 {
-		return run, first, next
+		return run, first, rest
+	}
+	events, bytes = 0, 0
+	for _, b := range run {
+		events += len(b.Events)
+		bytes += b.Bytes
 	}
 	w = &Batch{Events: make([]Event, 0, events), Bytes: bytes}
 	for _, b := range run {
@@ -281,7 +311,7 @@ func coalesce(first *Batch, q <-chan *Batch, l Limits) (run []*Batch, w, next *B
 			w.Position = b.Position
 		}
 	}
-	return run, w, next
+	return run, w, rest
 }
 
 // flow admits batches while fewer than MaxBatches and MaxBytes are in

@@ -269,8 +269,8 @@ func TestCoalesce(t *testing.T) {
 		wantVals  []int  // its events
 		wantEnds  []bool // their TxEnd marks
 		wantPos   string
-		wantNext  int // value of the first event of the batch held back, 0: none
-		wantQueue int // batches left in the queue
+		wantRest  []int // first event of each batch taken and held back for the next writes
+		wantQueue int   // batches left in the queue
 	}{
 		{
 			name: "nothing queued", first: txBatch(false, 1), limits: roomy,
@@ -297,9 +297,19 @@ func TestCoalesce(t *testing.T) {
 			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{false, true}, wantPos: "2",
 		},
 		{
-			name: "a run ending inside a transaction keeps the last position", first: txBatch(false, 1),
+			name: "a run ending inside a transaction ends at the last position instead", first: txBatch(false, 1),
 			queued: []*Batch{txBatch(false, 2), txBatch(true, 3)}, limits: roomy,
-			wantRun: 3, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, false}, wantPos: "2",
+			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{true, true}, wantPos: "2", wantRest: []int{3},
+		},
+		{
+			name: "a bound inside a transaction: the write ends at the last position", first: txBatch(false, 1),
+			queued: []*Batch{txBatch(true, 2, 3), txBatch(true, 4), txBatch(false, 5)}, limits: Limits{MergeEvents: 4, MergeBytes: 1 << 20},
+			wantRun: 2, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, false}, wantPos: "2", wantRest: []int{4, 5},
+		},
+		{
+			name: "a run without any position is written as it is", first: txBatch(true, 1),
+			queued: []*Batch{txBatch(true, 2), txBatch(true, 3, 4)}, limits: Limits{MergeEvents: 3, MergeBytes: 1 << 20},
+			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{false, false}, wantPos: "", wantRest: []int{3},
 		},
 		{
 			name: "queued batches ending inside transactions join", first: txBatch(false, 1),
@@ -309,22 +319,22 @@ func TestCoalesce(t *testing.T) {
 		{
 			name: "event bound", first: txBatch(false, 1, 2),
 			queued: []*Batch{txBatch(false, 3), txBatch(false, 4, 5), txBatch(false, 6)}, limits: Limits{MergeEvents: 4, MergeBytes: 1 << 20},
-			wantRun: 2, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, true}, wantPos: "3", wantNext: 4, wantQueue: 1,
+			wantRun: 2, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, true}, wantPos: "3", wantRest: []int{4}, wantQueue: 1,
 		},
 		{
 			name: "event bound reached exactly", first: txBatch(false, 1, 2),
 			queued: []*Batch{txBatch(false, 3, 4), txBatch(false, 5)}, limits: Limits{MergeEvents: 4, MergeBytes: 1 << 20},
-			wantRun: 2, wantVals: []int{1, 2, 3, 4}, wantEnds: []bool{true, true, true, true}, wantPos: "4", wantNext: 5,
+			wantRun: 2, wantVals: []int{1, 2, 3, 4}, wantEnds: []bool{true, true, true, true}, wantPos: "4", wantRest: []int{5},
 		},
 		{
 			name: "byte bound", first: txBatch(false, 1),
 			queued: []*Batch{txBatch(false, 2), txBatch(false, 3)}, limits: Limits{MergeEvents: 100, MergeBytes: 2*one + one/2},
-			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{true, true}, wantPos: "2", wantNext: 3,
+			wantRun: 2, wantVals: []int{1, 2}, wantEnds: []bool{true, true}, wantPos: "2", wantRest: []int{3},
 		},
 		{
 			name: "a batch beyond the bounds is written alone, whole", first: txBatch(false, 1, 2, 3),
 			queued: []*Batch{txBatch(false, 4)}, limits: Limits{MergeEvents: 2, MergeBytes: 1 << 20},
-			wantRun: 1, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, true}, wantPos: "3", wantNext: 4,
+			wantRun: 1, wantVals: []int{1, 2, 3}, wantEnds: []bool{true, true, true}, wantPos: "3", wantRest: []int{4},
 		},
 	}
 	for _, tt := range tests {
@@ -337,7 +347,15 @@ func TestCoalesce(t *testing.T) {
 			for _, b := range tt.queued {
 				before = append(before, &Batch{Events: append([]Event(nil), b.Events...), Position: b.Position, Bytes: b.Bytes})
 			}
-			run, w, next := coalesce(tt.first, q, tt.limits)
+			more := func() *Batch {
+				select {
+				case b := <-q:
+					return b
+				default:
+					return nil
+				}
+			}
+			run, w, rest := coalesce(tt.first, more, tt.limits)
 			if len(run) != tt.wantRun {
 				t.Fatalf("run of %d batches, want %d", len(run), tt.wantRun)
 			}
@@ -371,11 +389,12 @@ func TestCoalesce(t *testing.T) {
 			if len(run) > 1 && (len(w.Events) > tt.limits.MergeEvents || w.Bytes > tt.limits.MergeBytes) {
 				t.Errorf("merged write of %d events, %d bytes exceeds %+v", len(w.Events), w.Bytes, tt.limits)
 			}
-			switch {
-			case tt.wantNext == 0 && next != nil:
-				t.Errorf("held back a batch: %+v", next)
-			case tt.wantNext != 0 && (next == nil || int(next.Events[0].After[0].AsInt()) != tt.wantNext):
-				t.Errorf("held back %+v, want the batch starting with %d", next, tt.wantNext)
+			var held []int
+			for _, b := range rest {
+				held = append(held, int(b.Events[0].After[0].AsInt()))
+			}
+			if !equalInts(held, tt.wantRest) {
+				t.Errorf("held back batches starting with %v, want %v", held, tt.wantRest)
 			}
 			if len(q) != tt.wantQueue {
 				t.Errorf("%d batches left queued, want %d", len(q), tt.wantQueue)

@@ -299,11 +299,17 @@ func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
 	c.buf = c.buf[:0]
 	b := &c.batch
 	*b = pgx.Batch{}
+	needBegin, copyHeld := c.needBegin, c.copyHeld
 	lead := c.queueLead(b)
 	first := 0 // the first run in the queued batch
 	for i := 0; i < len(runs); i++ {
 		r := runs[i]
 		if k := c.copyPrefix(r); k > 0 {
+			if i == first && lead > 0 {
+				// Nothing queued but the lead: it goes in the COPY's query.
+				*b = pgx.Batch{}
+				c.needBegin, c.copyHeld, lead = needBegin, copyHeld, 0
+			}
 			// Send what came before, so that done counts are exact.
 			done, err := c.send(ctx, lead, i-first)
 			if err != nil {

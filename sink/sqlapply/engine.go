@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"log/slog"
 	"math"
 	"slices"
@@ -55,7 +56,7 @@ func New(d Dialect, o Options, maxRunRows int) (*Sink, error) {
 		maxRunRows: max(1, maxRunRows), skipWarned: map[string]bool{}}
 	s.schemas = newSchemas(s)
 	for i := range opts.Workers {
-		s.workers = append(s.workers, &worker{s: s, id: i, keys: map[string]struct{}{}})
+		s.workers = append(s.workers, &worker{s: s, id: i, keys: map[uint64]struct{}{}, seed: maphash.MakeSeed()})
 	}
 	if opts.DeadLetterPath != "" {
 		if s.dead, err = openDeadLetter(opts.DeadLetterPath); err != nil {

@@ -2,6 +2,7 @@ package sqlapply
 
 import (
 	"fmt"
+	"hash/maphash"
 
 	"github.com/siphoncdc/siphon/pipeline"
 )
@@ -38,8 +39,8 @@ func (w *worker) split(evs []pipeline.Event) ([]Run, error) {
 				continue
 			}
 			keyBuf = keyBytes(keyBuf[:0], e, m)
-			if _, dup := w.keys[string(keyBuf)]; !dup {
-				w.keys[string(keyBuf)] = struct{}{}
+			if h := maphash.Bytes(w.seed, keyBuf); !w.hasKey(h) {
+				w.keys[h] = struct{}{}
 				cur.Events = evs[i-len(cur.Events) : i+1]
 				cur.end = i + 1
 				continue
@@ -54,7 +55,7 @@ func (w *worker) split(evs []pipeline.Event) ([]Run, error) {
 		clear(w.keys)
 		if kind != RunInsert {
 			keyBuf = keyBytes(keyBuf[:0], e, m)
-			w.keys[string(keyBuf)] = struct{}{}
+			w.keys[maphash.Bytes(w.seed, keyBuf)] = struct{}{}
 		}
 	}
 	if p, ok := w.s.d.(PowerOfTwoRuns); ok && p.PowerOfTwoRuns() {
@@ -165,4 +166,12 @@ func placeholders(row pipeline.Row, m *Mapping) []bool {
 		present[i] = false
 	}
 	return present
+}
+
+// hasKey reports whether a key with hash h is in the run being built. Keys
+// are kept as hashes (no allocation per row): a collision only ends a run
+// early, which is always safe.
+func (w *worker) hasKey(h uint64) bool {
+	_, ok := w.keys[h]
+	return ok
 }

@@ -2,6 +2,7 @@ package sqlapply
 
 import (
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func TestSplitRuns(t *testing.T) {
 				}
 				s.schemas.mappings[tab] = m
 			}
-			w := &worker{s: s, keys: map[string]struct{}{}}
+			w := &worker{s: s, keys: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 			runs, err := w.split(tt.evs)
 			if err != nil {
 				t.Fatal(err)

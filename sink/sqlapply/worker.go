@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/siphoncdc/siphon/pipeline"
@@ -38,7 +39,8 @@ type worker struct {
 	diagnose bool
 
 	runs []Run
-	keys map[string]struct{}
+	keys map[uint64]struct{} // hashes of the keys in the run being split
+	seed maphash.Seed
 	// commitWith is the commit point of the events being applied: their
 	// last statements may carry the commit (see applyCommitter).
 	commitWith *commitPoint
