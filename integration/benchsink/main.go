@@ -20,7 +20,9 @@
 // -sink and -pipeline add settings to siphon's configuration (e.g.
 // -pipeline 'buffer: {max_batches: 4}'), BENCH_SHOW_STDERR=1 prints
 // siphon's log, BENCH_LAG_DETAIL=1 the lag run's worst latency per 250 ms,
-// BENCH_SIPHON=<binary> measures that binary instead of this tree's.
+// BENCH_SIPHON=<binary> measures that binary instead of this tree's;
+// -snapshot-rounds N alternates the snapshot and its reference N times and
+// prints the median ratio.
 package main
 
 import (
@@ -30,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +54,7 @@ func main() {
 	txRows := flag.Int("tx-rows", 1000, "rows per source transaction of the backlog")
 	only := flag.String("only", "", "run only this part: snapshot, catchup or lag")
 	flag.DurationVar(&lagFor, "lag-for", 10*time.Second, "how long the lag part writes")
+	flag.IntVar(&snapshotRounds, "snapshot-rounds", 1, "reference and siphon snapshot runs, alternated; more than 1 prints the median ratio")
 	flag.IntVar(&lagRate, "lag-rate", 0, "transactions per second the lag part writes (0: as fast as one connection can)")
 	flag.StringVar(&sourceExtra, "source", "", "more source settings, as YAML flow-map entries (e.g. 'snapshot_parallelism: 1')")
 	flag.StringVar(&sinkExtra, "sink", "", "more sink settings, as YAML flow-map entries (e.g. 'workers: 2')")
@@ -124,11 +128,12 @@ func run(rows, txRows int, only string) error {
 }
 
 var (
-	lagFor        time.Duration
-	lagRate       int
-	sourceExtra   string
-	sinkExtra     string
-	pipelineExtra string
+	lagFor         time.Duration
+	lagRate        int
+	snapshotRounds int
+	sourceExtra    string
+	sinkExtra      string
+	pipelineExtra  string
 )
 
 func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres) error {
@@ -282,43 +287,70 @@ func extra(entries string) string {
 }
 
 func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres, rows int) error {
+	// Rounds alternate the reference and siphon, each into a fresh
+	// database: on a shared machine one pair of runs can be minutes apart
+	// in what the machine gives them; the median ratio is steadier.
+	var ratios, refRates, rates []float64
+	for round := 1; round <= snapshotRounds; round++ {
+		refRate, rate, err := snapshotRound(ctx, bin, work, my, pg, rows, round)
+		if err != nil {
+			return err
+		}
+		refRates, rates, ratios = append(refRates, refRate), append(rates, rate), append(ratios, rate/refRate)
+	}
+	if snapshotRounds > 1 {
+		fmt.Printf("snapshot over %d rounds: siphon %.0f rows/s, reference %.0f rows/s, median ratio %.2f (%.2f–%.2f)\n",
+			snapshotRounds, median(rates), median(refRates), median(ratios), slices.Min(ratios), slices.Max(ratios))
+	}
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func snapshotRound(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness.Postgres, rows, round int) (refRate, rate float64, err error) {
 	ref, err := pg.NewDatabase(ctx, "ref")
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if err := pg.Exec(ctx, ref, "CREATE TABLE t10 "+targetDDL); err != nil {
-		return err
+		return 0, 0, err
 	}
 	pipe := fmt.Sprintf(`mariadb --no-defaults --batch --quick --skip-column-names -h %s -P %d -u root -e 'SELECT * FROM bench.t10' | %s -X -q -d '%s' -c '\copy t10 from stdin'`,
 		my.Host, my.Port, filepath.Join(pg.BinDir(), "psql"), pg.SuperuserURL(ref))
 	// Each measured run starts with nothing of an earlier one to write out.
 	if err := settle(ctx, pg, ref); err != nil {
-		return err
+		return 0, 0, err
 	}
 	began := time.Now()
 	if out, err := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", pipe).CombinedOutput(); err != nil {
-		return fmt.Errorf("reference pipe: %w: %s", err, out)
+		return 0, 0, fmt.Errorf("reference pipe: %w: %s", err, out)
 	}
-	refRate := float64(rows) / time.Since(began).Seconds()
+	refRate = float64(rows) / time.Since(began).Seconds()
 	fmt.Printf("snapshot reference (mariadb | psql \\copy): %.0f rows/s\n", refRate)
 
 	dst, err := pg.NewDatabase(ctx, "snap")
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	cfg, err := config(work, "snap", my, pg, dst, "t10", "initial_only")
+	cfg, err := config(work, fmt.Sprintf("snap%d", round), my, pg, dst, "t10", "initial_only")
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if err := settle(ctx, pg, dst); err != nil {
-		return err
+		return 0, 0, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	began = time.Now()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("siphon: %w\n%s", err, stderr.String())
+		return 0, 0, fmt.Errorf("siphon: %w\n%s", err, stderr.String())
 	}
 	d := time.Since(began)
 	if os.Getenv("BENCH_SHOW_STDERR") != "" {
@@ -326,14 +358,18 @@ func snapshot(ctx context.Context, bin, work string, my *harness.MariaDB, pg *ha
 	}
 	n, err := count(ctx, pg, dst, "t10")
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if n != rows {
-		return fmt.Errorf("siphon's snapshot left %d rows in the target, want %d", n, rows)
+		return 0, 0, fmt.Errorf("siphon's snapshot left %d rows in the target, want %d", n, rows)
 	}
-	rate := float64(rows) / d.Seconds()
+	rate = float64(rows) / d.Seconds()
 	fmt.Printf("snapshot siphon MariaDB → PostgreSQL: %.0f rows/s (%.2f of the reference), %s\n", rate, rate/refRate, d.Round(time.Millisecond))
-	return nil
+	// The next round starts from a machine without these databases.
+	if err := pg.Exec(ctx, "postgres", "DROP DATABASE "+ref, "DROP DATABASE "+dst); err != nil {
+		return 0, 0, err
+	}
+	return refRate, rate, nil
 }
 
 func count(ctx context.Context, pg *harness.Postgres, db, table string) (int, error) {
