@@ -355,18 +355,26 @@ func TestOpenCutsATornLastLine(t *testing.T) {
 	}
 }
 
-func TestOnlyBatchesWithAPositionAreSynced(t *testing.T) {
+// openWithOpenTransaction opens a sink and writes one event of a
+// transaction that has not ended (a batch without a position).
+func openWithOpenTransaction(t *testing.T) (*Sink, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "events.jsonl")
 	s, err := Open(Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { _ = s.Close() })
 	mid := batch(event(pipeline.OpCreate, 1, "a"))
-	mid.Position = nil // ends inside a transaction
+	mid.Position = nil
 	if err := s.Write(context.Background(), mid); err != nil {
 		t.Fatal(err)
 	}
+	return s, path
+}
+
+func TestOnlyBatchesWithAPositionAreSynced(t *testing.T) {
+	s, path := openWithOpenTransaction(t)
 	if s.syncs != 0 {
 		t.Fatalf("a batch ending inside a transaction was synced")
 	}
@@ -385,17 +393,7 @@ func TestOnlyBatchesWithAPositionAreSynced(t *testing.T) {
 // out in a batch of their own) syncs the lines written before it: the
 // position is checkpointed once Write returns.
 func TestPositionOnlyBatchSyncsEarlierLines(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "events.jsonl")
-	s, err := Open(Config{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	mid := batch(event(pipeline.OpCreate, 1, "a"))
-	mid.Position = nil
-	if err := s.Write(context.Background(), mid); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openWithOpenTransaction(t)
 	if err := s.Write(context.Background(), &pipeline.Batch{Position: pipeline.Position(`{"pos":4}`)}); err != nil {
 		t.Fatal(err)
 	}

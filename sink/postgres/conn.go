@@ -353,38 +353,17 @@ func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
 	return first + done, err
 }
 
-// sendLast sends Apply's last statements, and with them the commit when
-// ApplyCommit asked for it.
+// sendLast sends Apply's last statements, and with them the checkpoint row
+// and COMMIT when ApplyCommit asked for it.
 func (c *conn) sendLast(ctx context.Context, lead, n int) (int, error) {
-	row := c.commitRow
-	if row == nil {
-		return c.send(ctx, lead, n)
+	commits := 0
+	if row := c.commitRow; row != nil {
+		c.commitRow = nil
+		c.copyHeld = false // COMMIT releases it
+		queueCommit(&c.batch, c.commitTo, *row)
+		commits = 2
 	}
-	c.commitRow = nil
-	b := &c.batch
-	defer func() { *b = pgx.Batch{} }()
-	c.copyHeld = false // COMMIT releases it
-	queueCommit(b, c.commitTo, *row)
-	br := c.c.SendBatch(ctx, b)
-	for range lead {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return 0, err
-		}
-	}
-	for i := range n {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return i, err
-		}
-	}
-	for range 2 {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return n, err
-		}
-	}
-	return n, br.Close()
+	return c.sendWith(ctx, lead, n, commits)
 }
 
 // createsOnly reports whether a run of table m only creates rows.
@@ -643,6 +622,13 @@ func appendCopyText(dst, text []byte) []byte {
 
 // send runs the queued batch: lead statements, then n runs.
 func (c *conn) send(ctx context.Context, lead, n int) (int, error) {
+	return c.sendWith(ctx, lead, n, 0)
+}
+
+// sendWith runs the queued batch: lead statements, n runs, then trailing
+// statements (the commit). It returns how many runs succeeded; n when a
+// trailing statement failed.
+func (c *conn) sendWith(ctx context.Context, lead, n, trailing int) (int, error) {
 	b := &c.batch
 	defer func() { *b = pgx.Batch{} }()
 	if b.Len() == 0 {
@@ -659,6 +645,12 @@ func (c *conn) send(ctx context.Context, lead, n int) (int, error) {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return i, err
+		}
+	}
+	for range trailing {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return n, err
 		}
 	}
 	return n, br.Close()

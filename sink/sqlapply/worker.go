@@ -277,7 +277,7 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 			var k int
 			var row *CheckpointRow // committed with the runs
 			if ac, ok := w.conn.(applyCommitter); ok && fresh && w.commitWith != nil && end == len(evs) && len(runs) > 0 && !w.diagnose {
-				r := w.nextRowAfter(w.commitWith, evs[*done:end])
+				r := w.nextRow(w.commitWith, evs[*done:end])
 				row, w.pending = &r, &r
 				k, err = ac.ApplyCommit(ctx, runs, w.s.checkpoint, r)
 			} else {
@@ -404,31 +404,24 @@ func (w *worker) applyEach(ctx context.Context, r Run, fresh bool) error {
 	return nil
 }
 
-// nextRowAfter is the checkpoint row a commit at point writes once evs,
-// not yet counted, are applied too.
-func (w *worker) nextRowAfter(point *commitPoint, evs []pipeline.Event) CheckpointRow {
-	saved := w.openStream
-	for i := range evs {
-		if evs[i].Op != pipeline.OpRead {
-			w.openStream++
+// nextRow is the checkpoint row a commit at point writes once pending,
+// events not yet counted in the open transaction, are applied too.
+func (w *worker) nextRow(point *commitPoint, pending []pipeline.Event) CheckpointRow {
+	stream := w.openStream
+	for i := range pending {
+		if pending[i].Op != pipeline.OpRead {
+			stream++
 		}
 	}
-	r := w.nextRow(point)
-	w.openStream = saved
-	return r
-}
-
-// nextRow is the checkpoint row a commit at point writes.
-func (w *worker) nextRow(point *commitPoint) CheckpointRow {
 	r := CheckpointRow{Pipeline: w.s.o.Pipeline, Worker: w.id, Seq: point.seq, Updated: time.Now().UTC()}
 	if point.full {
 		r.Position = point.position
 		r.PrevPosition = w.row.Position
-		r.PrevApplied = w.row.Applied + w.openStream
+		r.PrevApplied = w.row.Applied + stream
 		return r
 	}
 	r.Position = w.row.Position
-	r.Applied = w.row.Applied + w.openStream
+	r.Applied = w.row.Applied + stream
 	r.PrevPosition, r.PrevApplied = r.Position, r.Applied
 	return r
 }
@@ -437,7 +430,7 @@ func (w *worker) commit(ctx context.Context, point *commitPoint) error {
 	if err := w.begin(ctx); err != nil {
 		return err
 	}
-	row := w.nextRow(point)
+	row := w.nextRow(point, nil)
 	w.pending = &row
 	if err := w.conn.Commit(ctx, w.s.checkpoint, row); err != nil {
 		if w.s.d.Classify(err) == Retryable {
