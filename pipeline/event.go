@@ -1,6 +1,9 @@
 package pipeline
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // Op is the Debezium operation of an event.
 type Op byte
@@ -219,9 +222,15 @@ type Batch struct {
 	// Bytes is the estimated memory the batch holds.
 	Bytes int
 
-	seq     uint64
-	pending int32
+	seq       uint64
+	events    int         // len(Events) when emitted: Events is dropped once every sink has written it
+	unwritten int32       // sinks that have not written the batch yet
+	undurable int32       // sinks that have not made it durable yet
+	held      atomic.Bool // some sink wrote it and held its position open
 }
+
+func writtenCount(b *Batch) *int32 { return &b.unwritten }
+func durableCount(b *Batch) *int32 { return &b.undurable }
 
 // Add appends an event and accounts for its size.
 func (b *Batch) Add(e Event) {

@@ -34,12 +34,48 @@ type CheckpointListener interface {
 	Checkpointed(pos Position)
 }
 
+// WriteListener is implemented by sources that act on what every sink
+// has taken, before it is durable: a snapshot reads a range's next chunk
+// once the one before is written, when a sink holds its transaction open
+// across positions (see HoldingSink). Written is called, in emission
+// order, for each position some sink holds; Checkpointed follows once it
+// is stored.
+type WriteListener interface {
+	Written(pos Position)
+}
+
+// HoldingSink is a Sink that may keep its target transaction open past a
+// batch's position, to merge what follows into it (a COPY that goes on
+// streaming rows): its Write then returns nil with the position not yet
+// durable, and Holding reports true. The pipeline frees the batches'
+// memory, acknowledges nothing until a later Write returns with Holding
+// false or Flush returns nil, and calls Flush when no batch has come for
+// a while, and before a graceful stop. A sink holds nothing before
+// AllowHolding: a wrapper that does not pass these methods on keeps
+// every position durable at Write.
+type HoldingSink interface {
+	Sink
+	// AllowHolding is called before the first Write by a pipeline that
+	// knows about holding.
+	AllowHolding()
+	// Holding reports whether the last Write left positions not durable.
+	Holding() bool
+	// Flush makes every position written so far durable.
+	Flush(ctx context.Context) error
+}
+
+// DefaultFlushIdle is how long a sink's queue stays empty before the
+// pipeline flushes a HoldingSink.
+const DefaultFlushIdle = 20 * time.Millisecond
+
 // Sink applies batches to a target.
 type Sink interface {
 	// Write applies the batch durably: when it returns nil the batch
 	// survives a crash of siphon and of the target. Batches arrive one at a
 	// time, in order; one Write may carry several emitted batches merged
 	// (see coalesce).
+	// Write must not keep b: its events are dropped once every sink has
+	// written them.
 	Write(ctx context.Context, b *Batch) error
 	// Close releases the sink's resources.
 	Close() error
@@ -87,6 +123,9 @@ type Pipeline struct {
 	// positions acknowledged meanwhile coalesce into the next write (a
 	// crash then replays at most that much more). Zero stores each at once.
 	CheckpointInterval time.Duration
+	// FlushIdle is how long a sink's queue stays empty before the pipeline
+	// flushes a HoldingSink; 0: DefaultFlushIdle.
+	FlushIdle time.Duration
 }
 
 // Run starts the pipeline from position from. Closing stop asks for a
@@ -125,7 +164,8 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 	defer cancel(nil)
 
 	flow := newFlow(limits)
-	track := newTracker(len(p.Sinks))
+	written := newTracker(len(p.Sinks), writtenCount)
+	durable := newTracker(len(p.Sinks), durableCount)
 	ckpt := newCheckpointer(p.Store, stats)
 	ckpt.interval = p.CheckpointInterval
 	if l, ok := p.Source.(CheckpointListener); ok {
@@ -133,6 +173,40 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 	}
 	if e, ok := p.Source.(EagerCheckpointer); ok {
 		ckpt.eager = e
+	}
+	writeListener, _ := p.Source.(WriteListener)
+	flushIdle := p.FlushIdle
+	if flushIdle <= 0 {
+		flushIdle = DefaultFlushIdle
+	}
+
+	// wrote records that one sink has written the batches of run; once
+	// every sink has, their memory is free for the source (a holding sink
+	// needs them no more: it keeps what it may replay itself).
+	wrote := func(run []*Batch, held bool) {
+		for _, b := range run {
+			if held {
+				b.held.Store(true)
+			}
+			for _, done := range written.ack(b) {
+				flow.release(done.Bytes)
+				done.Events = nil
+				if writeListener != nil && done.Position != nil && done.held.Load() {
+					writeListener.Written(done.Position)
+				}
+			}
+		}
+	}
+	// made records that one sink has made the batches of run durable.
+	made := func(run []*Batch) {
+		for _, b := range run {
+			for _, done := range durable.ack(b) {
+				stats.addApplied(done)
+				if done.Position != nil {
+					ckpt.offer(done.Position)
+				}
+			}
+		}
 	}
 
 	queues := make([]chan *Batch, len(p.Sinks))
@@ -142,7 +216,12 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 		sinksWG.Add(1)
 		go func(i int, s Sink, q <-chan *Batch) {
 			defer sinksWG.Done()
-			var held []*Batch // taken from q but not written yet: the next Writes start with them
+			holder, _ := s.(HoldingSink)
+			if holder != nil {
+				holder.AllowHolding()
+			}
+			var held []*Batch      // taken from q but not written yet: the next Writes start with them
+			var unflushed []*Batch // written, held by the sink: not durable yet
 			more := func() *Batch {
 				if len(held) > 0 {
 					b := held[0]
@@ -156,13 +235,46 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 					return nil
 				}
 			}
+			flush := func() bool {
+				if err := holder.Flush(ctx); err != nil {
+					cancel(fmt.Errorf("sink %d: %w", i, err))
+					return false
+				}
+				made(unflushed)
+				unflushed = nil
+				return true
+			}
+			var idle *time.Timer
 			for {
 				var b *Batch
 				if len(held) > 0 {
 					b, held = held[0], held[1:]
 				} else {
 					var ok bool
-					if b, ok = <-q; !ok {
+					if len(unflushed) > 0 && ctx.Err() == nil {
+						select {
+						case b, ok = <-q:
+						default:
+							if idle == nil {
+								idle = time.NewTimer(flushIdle)
+							} else {
+								idle.Reset(flushIdle)
+							}
+							select {
+							case b, ok = <-q:
+								idle.Stop()
+							case <-idle.C:
+								flush()
+								continue
+							}
+						}
+					} else {
+						b, ok = <-q
+					}
+					if !ok {
+						if len(unflushed) > 0 && ctx.Err() == nil {
+							flush()
+						}
 						return
 					}
 				}
@@ -175,15 +287,15 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 					cancel(fmt.Errorf("sink %d: %w", i, err))
 					continue
 				}
-				for _, b := range run {
-					for _, done := range track.ack(b) {
-						stats.addApplied(done)
-						flow.release(done.Bytes)
-						if done.Position != nil {
-							ckpt.offer(done.Position)
-						}
-					}
+				if holder != nil && holder.Holding() {
+					wrote(run, true)
+					unflushed = append(unflushed, run...)
+					continue
 				}
+				wrote(run, false)
+				made(unflushed)
+				made(run)
+				unflushed = nil
 			}
 		}(i, s, queues[i])
 	}
@@ -214,7 +326,9 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 		}
 		seq++
 		b.seq = seq
-		track.add(b)
+		b.events = len(b.Events)
+		written.add(b)
+		durable.add(b)
 		stats.addEmitted(b)
 		for _, q := range queues {
 			q <- b // never blocks: flow admits at most MaxBatches

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,7 +193,7 @@ func (s *Stats) emittedOrZero() int64 {
 }
 
 func TestTrackerReleasesInOrder(t *testing.T) {
-	tr := newTracker(2)
+	tr := newTracker(2, durableCount)
 	bs := make([]*Batch, 4)
 	for i := range bs {
 		bs[i] = &Batch{seq: uint64(i + 1)}
@@ -456,7 +457,8 @@ func (s *writeLog) Write(ctx context.Context, b *Batch) error {
 		}
 	}
 	s.mu.Lock()
-	s.writes = append(s.writes, b)
+	// The batch's events belong to the pipeline once Write returns.
+	s.writes = append(s.writes, &Batch{Events: slices.Clone(b.Events), Position: b.Position})
 	s.mu.Unlock()
 	return nil
 }

@@ -20,7 +20,7 @@ func (s *Stats) addEmitted(b *Batch) {
 	s.emittedEvents.Add(int64(len(b.Events)))
 }
 
-func (s *Stats) addApplied(b *Batch) { s.appliedEvents.Add(int64(len(b.Events))) }
+func (s *Stats) addApplied(b *Batch) { s.appliedEvents.Add(int64(b.events)) }
 
 func (s *Stats) addCheckpoint(d time.Duration) {
 	s.checkpoints.Add(1)

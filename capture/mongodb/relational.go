@@ -22,10 +22,25 @@ import (
 func Relational(s pipeline.Sink) pipeline.Sink {
 	r := &relational{sink: s, tables: map[*pipeline.Table]*pipeline.Table{}}
 	if ps, ok := s.(pipeline.PositionedSink); ok {
-		return &positionedRelational{relational: r, ps: ps}
+		p := &positionedRelational{relational: r, ps: ps}
+		if hs, ok := s.(pipeline.HoldingSink); ok {
+			return &holdingRelational{positionedRelational: p, hs: hs}
+		}
+		return p
 	}
 	return r
 }
+
+// holdingRelational passes holding on to a sink that holds (see
+// pipeline.HoldingSink).
+type holdingRelational struct {
+	*positionedRelational
+	hs pipeline.HoldingSink
+}
+
+func (h *holdingRelational) AllowHolding()                   { h.hs.AllowHolding() }
+func (h *holdingRelational) Holding() bool                   { return h.hs.Holding() }
+func (h *holdingRelational) Flush(ctx context.Context) error { return h.hs.Flush(ctx) }
 
 type relational struct {
 	sink   pipeline.Sink

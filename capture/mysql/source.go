@@ -76,6 +76,11 @@ func (s *Source) Checkpointed(pos pipeline.Position) {
 	eng.Acked(p.Snapshot)
 }
 
+// Written tells a running snapshot which of its chunks the sinks have
+// taken while holding their position open (pipeline.WriteListener): the
+// range may read on.
+func (s *Source) Written(pos pipeline.Position) { s.Checkpointed(pos) }
+
 // New returns a source; nothing connects until Run.
 func New(cfg Config) *Source {
 	if cfg.Log == nil {

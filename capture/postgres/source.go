@@ -110,6 +110,19 @@ func (s *Source) Checkpointed(pos pipeline.Position) {
 	}
 }
 
+// Written tells a running snapshot which of its chunks the sinks have
+// taken while holding their position open (pipeline.WriteListener): the
+// range may read on.
+func (s *Source) Written(pos pipeline.Position) {
+	eng := s.snap.Load()
+	if eng == nil {
+		return
+	}
+	if p, err := DecodePosition(pos); err == nil && p.Snapshot != nil {
+		eng.Acked(p.Snapshot)
+	}
+}
+
 // Run implements pipeline.Source.
 func (s *Source) Run(ctx context.Context, from pipeline.Position, stop <-chan struct{}, emit pipeline.EmitFunc) error {
 	cfg := s.cfg

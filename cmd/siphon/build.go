@@ -143,7 +143,7 @@ func buildSink(pc *config.Pipeline, sc config.Sink, src pipeline.Source, log *sl
 	case "file":
 		return file.Open(file.Config{Path: sc.Path, Schemas: sc.Schemas, Tombstones: pc.Source.TombstonesOnDelete})
 	case "postgres":
-		return pgsink.New(pgsink.Config{URL: sc.URL, Schema: sc.Schema, Options: databaseSinkOptions(pc, sc, src, log, stats)})
+		return pgsink.New(pgsink.Config{URL: sc.URL, Schema: sc.Schema, CopyMerge: sc.CopyMerge, Options: databaseSinkOptions(pc, sc, src, log, stats)})
 	case "mysql":
 		return mysqlsink.New(mysqlsink.Config{URL: sc.URL, Database: sc.Database, Options: databaseSinkOptions(pc, sc, src, log, stats)})
 	case "mongodb":

@@ -88,6 +88,9 @@ type Sink struct {
 	Truncate           bool
 	DeadLetter         DeadLetter
 	MaxTransactionRows int // 0: a source transaction is never split
+	// CopyMerge (postgres) is how long one COPY may go on across source
+	// transactions, holding the target transaction open; 0: never.
+	CopyMerge time.Duration
 }
 
 // DeadLetter is where a database sink puts events the target refuses;
@@ -126,6 +129,7 @@ const (
 	DefaultBufferMaxBytes      = 64 << 20
 	DefaultShutdownTimeout     = 30 * time.Second
 	DefaultCheckpointInterval  = 100 * time.Millisecond
+	DefaultCopyMerge           = time.Second
 	// Database sinks.
 	DefaultSinkConsistency = "transaction"
 	DefaultSinkWorkers     = 4

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -22,6 +23,12 @@ func TestDatabaseSinks(t *testing.T) {
 		{
 			name: "postgres defaults",
 			sink: "      - {type: postgres, url: 'postgres://u:pw@db:5432/app'}\n",
+			want: Sink{Type: "postgres", Schemas: true, URL: "postgres://u:pw@db:5432/app", Schema: "public", Consistency: "transaction",
+				Workers: 1, CheckpointTable: "siphon_checkpoints", SchemaChanges: "evolve", CopyMerge: time.Second},
+		},
+		{
+			name: "postgres copy_merge off",
+			sink: "      - {type: postgres, url: 'postgres://u:pw@db:5432/app', copy_merge: 0s}\n",
 			want: Sink{Type: "postgres", Schemas: true, URL: "postgres://u:pw@db:5432/app", Schema: "public", Consistency: "transaction",
 				Workers: 1, CheckpointTable: "siphon_checkpoints", SchemaChanges: "evolve"},
 		},
@@ -47,7 +54,7 @@ func TestDatabaseSinks(t *testing.T) {
 			name: "key consistency default workers",
 			sink: "      - {type: postgres, url: 'postgres://u@db/app', consistency: key, schema: mirror, truncate: false}\n",
 			want: Sink{Type: "postgres", Schemas: true, URL: "postgres://u@db/app", Schema: "mirror", Consistency: "key",
-				Workers: 4, CheckpointTable: "siphon_checkpoints", SchemaChanges: "evolve"},
+				Workers: 4, CheckpointTable: "siphon_checkpoints", SchemaChanges: "evolve", CopyMerge: time.Second},
 		},
 	}
 	for _, tt := range tests {

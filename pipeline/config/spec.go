@@ -88,7 +88,7 @@ var pipelineSection = section[Pipeline]{
 		}},
 		{name: "sinks", required: true, decode: func(d *decoder, v value, p *Pipeline) {
 			d.list(v, 1, func(item value) {
-				s := Sink{Schemas: true}
+				s := Sink{Schemas: true, CopyMerge: -1}
 				decodeMapping(d, item, sinkSection, &s)
 				p.Sinks = append(p.Sinks, s)
 			})
@@ -464,8 +464,19 @@ var sinkSection = section[Sink]{
 				s.MaxTransactionRows = int(n)
 			}
 		}},
+		{name: "copy_merge", only: []string{"postgres"}, decode: func(d *decoder, v value, s *Sink) {
+			if t, ok := d.duration(v, 0, time.Minute); ok {
+				s.CopyMerge = t
+			}
+		}},
 	},
 	finish: func(d *decoder, v value, s *Sink) {
+		if s.CopyMerge < 0 {
+			s.CopyMerge = 0
+			if s.Type == "postgres" {
+				s.CopyMerge = DefaultCopyMerge
+			}
+		}
 		if s.Type != "postgres" && s.Type != "mysql" {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,16 @@ type conn struct {
 	copyOff  map[int]int
 	copyData []byte
 	scratch  []byte
+	// streaming lets a COPY stay open across Apply calls (stream.go);
+	// stream is the open one, pending its chunks being handed over.
+	streaming bool
+	stream    *streamCopy
+	pending   [][]byte
+	// mergeFor is how long a COPY may hold a transaction open past commit points.
+	mergeFor time.Duration
+	// hold and held: ApplyCommit's leave to keep the transaction open, and
+	// whether Apply did.
+	hold, held bool
 }
 
 type stmtKey struct {
@@ -48,9 +59,19 @@ type stmtKey struct {
 	present string
 }
 
-func (c *conn) Close() error { return c.c.Close(context.Background()) }
+func (c *conn) Close() error {
+	if c.stream != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = c.endCopy(ctx)
+		cancel()
+	}
+	return c.c.Close(context.Background())
+}
 
 func (c *conn) exec(ctx context.Context, sql string) error {
+	if err := c.endCopy(ctx); err != nil {
+		return err
+	}
 	_, err := c.c.PgConn().Exec(ctx, sql).ReadAll()
 	return err
 }
@@ -94,6 +115,7 @@ func (c *conn) queueLead(b *pgx.Batch) int {
 
 func (c *conn) Rollback(ctx context.Context) error {
 	c.copyHeld = false
+	_ = c.endCopy(ctx) // its outcome no longer matters
 	if c.needBegin {
 		c.needBegin = false
 		return nil
@@ -133,6 +155,9 @@ func (c *conn) EnsureCheckpointTable(ctx context.Context, name sqlapply.Name) er
 }
 
 func (c *conn) ReadCheckpoints(ctx context.Context, name sqlapply.Name, pipelineName string) ([]sqlapply.CheckpointRow, error) {
+	if err := c.endCopy(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := c.c.Query(ctx, "SELECT "+checkpointColumns+" FROM "+quoteName(name)+" WHERE pipeline = $1 ORDER BY worker", pipelineName)
 	if err != nil {
 		return nil, err
@@ -157,6 +182,9 @@ func (c *conn) ReadCheckpoints(ctx context.Context, name sqlapply.Name, pipeline
 }
 
 func (c *conn) DeleteCheckpoints(ctx context.Context, name sqlapply.Name, pipelineName string, fromWorker int) error {
+	if err := c.endCopy(ctx); err != nil {
+		return err
+	}
 	_, err := c.c.Exec(ctx, "DELETE FROM "+quoteName(name)+" WHERE pipeline = $1 AND worker >= $2", pipelineName, fromWorker)
 	return err
 }
@@ -170,6 +198,9 @@ func nullText(p pipeline.Position) pgtype.Text {
 
 // Commit writes the checkpoint row and commits in one round trip.
 func (c *conn) Commit(ctx context.Context, name sqlapply.Name, row sqlapply.CheckpointRow) error {
+	if err := c.endCopy(ctx); err != nil {
+		return err
+	}
 	b := &c.batch
 	*b = pgx.Batch{}
 	c.copyHeld = false // COMMIT releases it
@@ -192,14 +223,20 @@ func queueCommit(b *pgx.Batch, name sqlapply.Name, row sqlapply.CheckpointRow) {
 // ApplyCommit is Apply then Commit with one round trip for both when the
 // runs end in statements: the checkpoint row and COMMIT are queued behind
 // them. When the runs succeed and the commit fails it returns len(runs).
-func (c *conn) ApplyCommit(ctx context.Context, runs []sqlapply.Run, name sqlapply.Name, row sqlapply.CheckpointRow) (int, error) {
-	c.commitRow, c.commitTo = &row, name
-	defer func() { c.commitRow = nil }()
-	return c.Apply(ctx, runs) // its last send commits
+// With hold, when the runs end in an open COPY young enough to go on
+// (stream.go), it does not commit and reports held.
+func (c *conn) ApplyCommit(ctx context.Context, runs []sqlapply.Run, name sqlapply.Name, row sqlapply.CheckpointRow, hold bool) (int, bool, error) {
+	c.commitRow, c.commitTo, c.hold, c.held = &row, name, hold, false
+	defer func() { c.commitRow, c.hold = nil, false }()
+	n, err := c.Apply(ctx, runs) // its last send commits
+	return n, c.held, err
 }
 
 // Describe reads a table's columns and unique keys from the catalogue.
 func (c *conn) Describe(ctx context.Context, name sqlapply.Name) (*sqlapply.TableInfo, error) {
+	if err := c.endCopy(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := c.c.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
        NOT a.attnotnull, a.atthasdef OR a.attidentity <> '', a.attgenerated <> ''
   FROM pg_attribute a
@@ -357,6 +394,10 @@ func (c *conn) Apply(ctx context.Context, runs []sqlapply.Run) (int, error) {
 // and COMMIT when ApplyCommit asked for it.
 func (c *conn) sendLast(ctx context.Context, lead, n int) (int, error) {
 	commits := 0
+	if c.hold && c.batch.Len() == 0 && c.holdable() {
+		c.held = true
+		return n, nil
+	}
 	if row := c.commitRow; row != nil {
 		c.commitRow = nil
 		c.copyHeld = false // COMMIT releases it
@@ -420,11 +461,27 @@ func (c *conn) tryCopy(ctx context.Context, m *sqlapply.Mapping, parts [][]pipel
 	if err != nil {
 		return false, nil
 	}
+	if c.streaming {
+		bins := c.binaryOf(m)
+		if s := c.stream; s != nil && (s.m != m || s.binary != (bins != nil)) {
+			if err := c.endCopy(ctx); err != nil {
+				return false, err
+			}
+		}
+		s := c.stream
+		if s == nil {
+			s = c.openCopy(ctx, m, bins != nil)
+		}
+		return c.feedCopy(ctx, s, encs, bins, parts)
+	}
 	// Rows are encoded as the connection asks for them, so PostgreSQL
 	// parses the first ones while the next are being encoded. The
 	// savepoint goes in the same query, its release with the next
 	// statements (or the commit).
 	r := &copyReader{c: c, m: m, encs: encs, bins: c.binaryOf(m), parts: parts, buf: c.copyData[:0]}
+	if err := c.endCopy(ctx); err != nil {
+		return false, err
+	}
 	_, err = c.c.PgConn().CopyFrom(ctx, r, c.lead()+"SAVEPOINT siphon_copy; "+c.copyStatement(m, r.bins != nil))
 	c.copyData = r.buf[:0]
 	if err == nil {
@@ -633,6 +690,9 @@ func (c *conn) sendWith(ctx context.Context, lead, n, trailing int) (int, error)
 	defer func() { *b = pgx.Batch{} }()
 	if b.Len() == 0 {
 		return 0, nil
+	}
+	if err := c.endCopy(ctx); err != nil {
+		return 0, err
 	}
 	br := c.c.SendBatch(ctx, b)
 	for range lead {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,6 +27,9 @@ const maxRunRows = 4096
 type Config struct {
 	URL    string // postgres://user:password@host:port/database
 	Schema string // where target tables go; "public" when empty
+	// CopyMerge is how long one COPY may go on across source transactions,
+	// holding the target transaction open (stream.go); 0: never.
+	CopyMerge time.Duration
 	sqlapply.Options
 }
 
@@ -39,9 +43,10 @@ func New(cfg Config) (*sqlapply.Sink, error) {
 }
 
 type dialect struct {
-	cfg    *pgx.ConnConfig
-	schema string
-	name   string
+	cfg       *pgx.ConnConfig
+	schema    string
+	name      string
+	copyMerge time.Duration
 }
 
 func newDialect(cfg Config) (*dialect, error) {
@@ -66,7 +71,7 @@ func newDialect(cfg Config) (*dialect, error) {
 	if schema == "" {
 		schema = DefaultSchema
 	}
-	return &dialect{cfg: pc, schema: schema, name: fmt.Sprintf("postgres sink %s/%s", u.Host, db)}, nil
+	return &dialect{cfg: pc, schema: schema, name: fmt.Sprintf("postgres sink %s/%s", u.Host, db), copyMerge: cfg.CopyMerge}, nil
 }
 
 func (d *dialect) Target() string               { return d.name }
@@ -79,7 +84,7 @@ func (d *dialect) Connect(ctx context.Context) (sqlapply.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	return &conn{c: c, stmts: map[stmtKey]string{}}, nil
+	return &conn{c: c, stmts: map[stmtKey]string{}, mergeFor: d.copyMerge}, nil
 }
 
 // Classify sorts PostgreSQL errors by SQLSTATE class.

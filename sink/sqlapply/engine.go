@@ -34,12 +34,19 @@ type Sink struct {
 	// sinceCommit counts the events applied since the last commit point,
 	// for max_transaction_rows.
 	sinceCommit int
+	// streamOff: a COPY held open failed; COPYs no longer stay open.
+	streamOff bool
+	// holdAllowed: the pipeline flushes held commit points (AllowHolding).
+	holdAllowed bool
 	mu          sync.Mutex // guards skipWarned and the dead-letter count
 	skipWarned  map[string]bool
 	closed      bool
 }
 
-var _ pipeline.PositionedSink = (*Sink)(nil)
+var (
+	_ pipeline.PositionedSink = (*Sink)(nil)
+	_ pipeline.HoldingSink    = (*Sink)(nil)
+)
 
 // New returns a sink; nothing connects until StoredPosition or Write.
 // maxRunRows bounds the rows of one statement.
@@ -337,6 +344,33 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 			return nil
 		}
 	}
+}
+
+// AllowHolding lets a commit point be held (see Holding).
+func (s *Sink) AllowHolding() { s.holdAllowed = true }
+
+// Holding reports whether the last Write left a commit point held: the
+// open transaction goes on in a COPY (see copyStreamer). It implements
+// pipeline.HoldingSink.
+func (s *Sink) Holding() bool {
+	for _, w := range s.workers {
+		if w.held != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Flush commits the held commit point.
+func (s *Sink) Flush(ctx context.Context) error {
+	for _, w := range s.workers {
+		if p := w.held; p != nil {
+			if err := w.run(ctx, nil, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // idle reports whether no worker has an open transaction with events.

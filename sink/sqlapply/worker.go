@@ -44,15 +44,34 @@ type worker struct {
 	// commitWith is the commit point of the events being applied: their
 	// last statements may carry the commit (see applyCommitter).
 	commitWith *commitPoint
+	// held is the last commit point passed without committing: the open
+	// transaction ends in a COPY that goes on (see copyStreamer).
+	held *commitPoint
 }
 
 // applyCommitter is a Conn that can send a transaction's last statements
 // and its commit in one round trip.
 type applyCommitter interface {
 	// ApplyCommit is Apply followed by Commit. When the runs succeed and
-	// the commit fails it returns len(runs) with the error.
-	ApplyCommit(ctx context.Context, runs []Run, checkpoint Name, row CheckpointRow) (int, error)
+	// the commit fails it returns len(runs) with the error. With hold it
+	// may leave the transaction open, its last COPY going on, and report
+	// held (see copyStreamer).
+	ApplyCommit(ctx context.Context, runs []Run, checkpoint Name, row CheckpointRow, hold bool) (n int, held bool, err error)
 }
+
+// copyStreamer is a Conn whose COPY may stay open when Apply returns, for
+// the rows of later runs of the same table to join it, across writes and
+// commit points (a target's per-COPY cost then comes once per target
+// transaction). The COPY ends when anything else uses the connection;
+// should it fail then, the error wraps ErrStreamFailed and the open
+// transaction is lost with it.
+type copyStreamer interface {
+	StreamCopies(on bool)
+}
+
+// ErrStreamFailed wraps the failure of a COPY that stayed open across
+// Apply calls: the target transaction is lost and must be applied again.
+var ErrStreamFailed = errors.New("streamed COPY failed")
 
 // errReplay says the open transaction was rolled back and must be applied again.
 var errReplay = errors.New("open transaction rolled back")
@@ -70,6 +89,7 @@ func (w *worker) reset() {
 	w.inTx = false
 	w.forget()
 	w.pending = nil
+	w.held = nil
 	w.skip = 0
 }
 
@@ -105,6 +125,9 @@ func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoi
 			w.lose()
 			return w.s.fail(fmt.Errorf("worker %d: %w", w.id, ctx.Err()))
 		}
+		if errors.Is(err, ErrStreamFailed) && !errors.As(err, new(*retryable)) && w.s.d.Classify(err) != Retryable {
+			err = w.streamFailed(ctx, err)
+		}
 		var r *retryable
 		switch {
 		case errors.Is(err, errReplay):
@@ -123,6 +146,22 @@ func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoi
 			return w.restart(err)
 		}
 	}
+}
+
+// streamFailed undoes the open transaction after its COPY failed (a key
+// that exists, a value the table refuses): it is applied again without
+// COPYs held open, a statement at a time where one fails — or, when it
+// was too large to keep, read again from the checkpoint.
+func (w *worker) streamFailed(ctx context.Context, cause error) error {
+	_ = w.conn.Rollback(ctx)
+	w.inTx, w.held, w.diagnose = false, nil, true
+	w.s.streamOff = true
+	w.s.log.Warn("a COPY held open across writes failed: the open transaction is applied again, and COPYs no longer stay open",
+		"worker", w.id, "error", cause)
+	if w.overflow {
+		return w.restart(cause)
+	}
+	return errReplay
 }
 
 func (w *worker) restart(cause error) error {
@@ -209,8 +248,8 @@ func (w *worker) attempt(ctx context.Context, evs []pipeline.Event, done *int, p
 		if err != nil {
 			return err
 		}
-		if point != nil && !w.inTx {
-			return nil // committed with the last statements
+		if point != nil && (!w.inTx || w.held == point) {
+			return nil // committed with the last statements, or held
 		}
 	}
 	if point == nil {
@@ -251,6 +290,9 @@ func (w *worker) remember(evs []pipeline.Event) {
 // replaying events already counted and remembered.
 func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fresh bool) error {
 	guarded := w.s.d.ErrorAbortsTransaction()
+	if cs, ok := w.conn.(copyStreamer); ok {
+		cs.StreamCopies(w.mayStream())
+	}
 	for *done < len(evs) {
 		base := *done
 		// Split a bounded number of events at a time: runs point into evs.
@@ -276,10 +318,11 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 			}
 			var k int
 			var row *CheckpointRow // committed with the runs
+			held := false
 			if ac, ok := w.conn.(applyCommitter); ok && fresh && w.commitWith != nil && end == len(evs) && len(runs) > 0 && !w.diagnose {
 				r := w.nextRow(w.commitWith, evs[*done:end])
 				row, w.pending = &r, &r
-				k, err = ac.ApplyCommit(ctx, runs, w.s.checkpoint, r)
+				k, held, err = ac.ApplyCommit(ctx, runs, w.s.checkpoint, r, w.s.holdAllowed && w.mayStream())
 			} else {
 				k, err = w.conn.Apply(ctx, runs)
 			}
@@ -292,6 +335,13 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 				advance(base + runs[k-1].end)
 			}
 			if err == nil {
+				if held {
+					advance(end)
+					clear(w.runs)
+					w.pending = nil
+					w.held = w.commitWith
+					return nil
+				}
 				if row != nil {
 					advance(end)
 					clear(w.runs)
@@ -300,6 +350,10 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 					return nil
 				}
 				break
+			}
+			if errors.Is(err, ErrStreamFailed) {
+				w.pending = nil // the transaction is lost: see streamFailed
+				return err
 			}
 			class := w.s.d.Classify(err)
 			if row != nil && class != Retryable {
@@ -436,6 +490,10 @@ func (w *worker) commit(ctx context.Context, point *commitPoint) error {
 		if w.s.d.Classify(err) == Retryable {
 			return &retryable{err}
 		}
+		if errors.Is(err, ErrStreamFailed) {
+			w.pending = nil // not committed: the COPY before it failed
+			return err
+		}
 		w.pending = nil
 		w.inTx = false
 		return w.s.fail(fmt.Errorf("worker %d: commit: %w", w.id, err))
@@ -450,6 +508,14 @@ func (w *worker) committed(row CheckpointRow) {
 	w.row = row
 	w.forget()
 	w.diagnose = false
+	w.held = nil
+}
+
+// mayStream reports whether the worker lets its COPYs stay open (see
+// copyStreamer): one worker (several commit together at every point), not
+// hunting a failing event, and no streamed COPY failed before.
+func (w *worker) mayStream() bool {
+	return len(w.s.workers) == 1 && !w.diagnose && !w.s.streamOff
 }
 
 // checkPending reads the checkpoint row after a commit whose answer was lost.
