@@ -140,33 +140,47 @@ func TestSinkCopyHeldAcrossWrites(t *testing.T) {
 
 // TestSinkCopyHeldFailsAndReplays snapshots into a target that already
 // holds one of the rows, with other values: the COPY held open across
-// chunks fails on that key when it ends, the whole target transaction is
-// applied again (upserts, COPYs no longer held), and the target ends
+// chunks fails on that key, the whole target transaction is undone and
+// applied again — from the events siphon kept (upserts, COPYs no longer
+// held) or, when the transaction outgrew what is kept for a replay, by
+// restarting the pipeline from its checkpoint — and the target ends
 // identical to the source.
 func TestSinkCopyHeldFailsAndReplays(t *testing.T) {
-	const rows = 12000
-	src := newDatabase(t, shared)
-	mustExec(t, shared, "USE "+src, "CREATE TABLE clash (id BIGINT NOT NULL PRIMARY KEY, a INT NOT NULL, s VARCHAR(40))",
-		fmt.Sprintf("INSERT INTO clash SELECT seq, seq * 3, CONCAT('row ', seq) FROM seq_1_to_%d", rows))
-	pg, db := targetPostgres(t)
-	pgMustExec(t, pg, db, "CREATE TABLE public.clash (id bigint PRIMARY KEY, a integer NOT NULL, s character varying(40))",
-		"INSERT INTO public.clash VALUES (9000, -1, 'stale')")
-	e := newSinkEnv(t, sinkEnvOptions{src: shared, srcDB: src, snapshot: "initial", sink: pgSinkYAML(pg, db, "        copy_merge: 1m\n"),
-		pipeline: ""})
-	replaceInConfig(t, e, "      snapshot: initial\n", "      snapshot: initial\n      snapshot_chunk_rows: 500\n      snapshot_parallelism: 1\n")
-	p := e.start()
-	eventually(t, p, time.Minute, "the snapshot in the target", func() (bool, string) {
-		r := pgMustQuery(t, pg, db, "SELECT count(*), coalesce(max(a) FILTER (WHERE id = 9000), 0) FROM public.clash")
-		return r[0][0] == fmt.Sprint(rows) && r[0][1] == "27000", fmt.Sprint(r)
-	})
-	if code := p.stop(t); code != 0 {
-		t.Fatalf("siphon exited %d:\n%s", code, p.logs())
-	}
-	if !strings.Contains(p.logs(), "a COPY held open across writes failed") {
-		t.Fatalf("no held COPY failed (the stale row should have made one fail):\n%s", p.logs())
-	}
-	out, text, code := e.verify()
-	if code != 0 || !out.Identical || out.Results[0].Rows != rows {
-		t.Fatalf("verify: exit %d\n%s", code, text)
+	for _, tt := range []struct {
+		name               string
+		rows, chunk, clash int
+		want               string // in siphon's log
+	}{
+		{"replayed", 12000, 500, 9000, "the open transaction is applied again"},
+		// One chunk of 200,000 rows: a transaction beyond what is kept.
+		{"restarted", 200000, 200000, 190000, "pipeline restarting from its checkpoint"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := newDatabase(t, shared)
+			mustExec(t, shared, "USE "+src, "CREATE TABLE clash (id BIGINT NOT NULL PRIMARY KEY, a INT NOT NULL, s VARCHAR(40))",
+				fmt.Sprintf("INSERT INTO clash SELECT seq, seq * 3, CONCAT('row ', seq) FROM seq_1_to_%d", tt.rows))
+			pg, db := targetPostgres(t)
+			pgMustExec(t, pg, db, "CREATE TABLE public.clash (id bigint PRIMARY KEY, a integer NOT NULL, s character varying(40))",
+				fmt.Sprintf("INSERT INTO public.clash VALUES (%d, -1, 'stale')", tt.clash))
+			e := newSinkEnv(t, sinkEnvOptions{src: shared, srcDB: src, snapshot: "initial", sink: pgSinkYAML(pg, db, "        copy_merge: 1m\n")})
+			replaceInConfig(t, e, "      snapshot: initial\n", fmt.Sprintf("      snapshot: initial\n      snapshot_chunk_rows: %d\n      snapshot_parallelism: 1\n", tt.chunk))
+			p := e.start()
+			eventually(t, p, 2*time.Minute, "the snapshot in the target", func() (bool, string) {
+				r := pgMustQuery(t, pg, db, fmt.Sprintf("SELECT count(*), coalesce(max(a) FILTER (WHERE id = %d), 0) FROM public.clash", tt.clash))
+				return r[0][0] == fmt.Sprint(tt.rows) && r[0][1] == fmt.Sprint(3*tt.clash), fmt.Sprint(r)
+			})
+			if code := p.stop(t); code != 0 {
+				t.Fatalf("siphon exited %d:\n%s", code, p.logs())
+			}
+			for _, want := range []string{"a COPY held open across writes failed", tt.want} {
+				if !strings.Contains(p.logs(), want) {
+					t.Fatalf("siphon's log does not say %q:\n%s", want, p.logs())
+				}
+			}
+			out, text, code := e.verify()
+			if code != 0 || !out.Identical || out.Results[0].Rows != int64(tt.rows) {
+				t.Fatalf("verify: exit %d\n%s", code, text)
+			}
+		})
 	}
 }

@@ -127,7 +127,7 @@ func TestPipelineHoldingSinkFlushesOnStop(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background(), nil, stop) }()
 	waitFor(t, func() bool { w := src.writtenList(); return len(w) > 0 && w[len(w)-1] == 10 })
-	if n := len(store.saved); n != 0 {
+	if n := store.count(); n != 0 {
 		t.Fatalf("%d checkpoints stored while the sink holds", n)
 	}
 	close(stop)
@@ -226,4 +226,92 @@ func (c *checkedStore) violations() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.bad)
+}
+
+// scriptSource emits the batches it is given, waiting before each one
+// for its gate (nil: at once), then waits for stop.
+type scriptSource struct {
+	batches []*Batch
+	gates   []chan struct{}
+}
+
+func (s *scriptSource) Run(ctx context.Context, _ Position, stop <-chan struct{}, emit EmitFunc) error {
+	for i, b := range s.batches {
+		if g := s.gates[i]; g != nil {
+			select {
+			case <-g:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err := emit(ctx, b); err != nil {
+			return err
+		}
+	}
+	<-stop
+	return nil
+}
+
+// tailSink holds like holdingSink, but its Flush cannot commit while its
+// last Write ended inside a source transaction (no position).
+type tailSink struct {
+	holdingSink
+	tail bool
+}
+
+func (s *tailSink) Write(ctx context.Context, b *Batch) error {
+	s.mu.Lock()
+	s.tail = b.Position == nil
+	s.mu.Unlock()
+	return s.holdingSink.Write(ctx, b)
+}
+
+func (s *tailSink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	tail := s.tail
+	if tail {
+		s.flushes++
+	}
+	s.mu.Unlock()
+	if tail {
+		return nil
+	}
+	return s.holdingSink.Flush(ctx)
+}
+
+// A Flush that cannot commit (the sink is inside a source transaction)
+// acknowledges nothing; the Write that ends the transaction does.
+func TestPipelineHoldingSinkInsideATransaction(t *testing.T) {
+	one := &Batch{}
+	one.Add(Event{Op: OpCreate, After: Row{Int(1)}, TxEnd: true})
+	one.Position = Position("1")
+	two := &Batch{}
+	two.Add(Event{Op: OpCreate, After: Row{Int(2)}}) // a transaction's start
+	three := &Batch{}
+	three.Add(Event{Op: OpCreate, After: Row{Int(3)}, TxEnd: true})
+	three.Position = Position("3")
+	gate := make(chan struct{})
+	src := &scriptSource{batches: []*Batch{one, two, three}, gates: []chan struct{}{nil, nil, gate}}
+	sink := &tailSink{holdingSink: holdingSink{hold: true}}
+	store := &checkedStore{sink: &sink.holdingSink}
+	p := &Pipeline{Name: "t", Source: src, Sinks: []Sink{sink}, Store: store, FlushIdle: time.Millisecond}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), nil, stop) }()
+
+	// The idle queue made the pipeline try a flush, which could not commit.
+	waitFor(t, func() bool { _, f := sink.state(); return f > 0 })
+	if n := store.count(); n != 0 {
+		t.Fatalf("%d checkpoints stored while the sink is inside a transaction", n)
+	}
+	sink.setHold(false)
+	close(gate)
+	waitFor(t, func() bool { return store.last() == 3 })
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if v := store.violations(); len(v) > 0 {
+		t.Fatalf("checkpoints stored before the sink made them durable: %v", v)
+	}
 }

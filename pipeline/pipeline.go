@@ -58,9 +58,11 @@ type HoldingSink interface {
 	// AllowHolding is called before the first Write by a pipeline that
 	// knows about holding.
 	AllowHolding()
-	// Holding reports whether the last Write left positions not durable.
+	// Holding reports whether positions written are not durable yet.
 	Holding() bool
-	// Flush makes every position written so far durable.
+	// Flush makes the positions written so far durable, unless the last
+	// Write ended inside a source transaction: its start cannot be
+	// committed alone, so Holding stays true until a later Write.
 	Flush(ctx context.Context) error
 }
 
@@ -235,14 +237,20 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 					return nil
 				}
 			}
-			flush := func() bool {
+			// stuck: the last Flush left positions held (the sink is inside a
+			// source transaction); the next Write, not the clock, frees them.
+			stuck := false
+			flush := func() {
 				if err := holder.Flush(ctx); err != nil {
 					cancel(fmt.Errorf("sink %d: %w", i, err))
-					return false
+					return
+				}
+				if holder.Holding() {
+					stuck = true
+					return
 				}
 				made(unflushed)
 				unflushed = nil
-				return true
 			}
 			var idle *time.Timer
 			for {
@@ -251,7 +259,7 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 					b, held = held[0], held[1:]
 				} else {
 					var ok bool
-					if len(unflushed) > 0 && ctx.Err() == nil {
+					if len(unflushed) > 0 && !stuck && ctx.Err() == nil {
 						select {
 						case b, ok = <-q:
 						default:
@@ -283,6 +291,7 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 				}
 				run, w, rest := coalesce(b, more, limits)
 				held = append(rest, held...)
+				stuck = false
 				if err := s.Write(ctx, w); err != nil {
 					cancel(fmt.Errorf("sink %d: %w", i, err))
 					continue

@@ -361,10 +361,12 @@ func (s *Sink) Holding() bool {
 	return false
 }
 
-// Flush commits the held commit point.
+// Flush commits at the held commit point, unless events after it (part
+// of a source transaction) are in the open transaction too: those commit
+// with the transaction's end, and Holding stays true until then.
 func (s *Sink) Flush(ctx context.Context) error {
 	for _, w := range s.workers {
-		if p := w.held; p != nil {
+		if p := w.held; p != nil && !w.heldTail {
 			if err := w.run(ctx, nil, p); err != nil {
 				return err
 			}

@@ -45,8 +45,11 @@ type worker struct {
 	// last statements may carry the commit (see applyCommitter).
 	commitWith *commitPoint
 	// held is the last commit point passed without committing: the open
-	// transaction ends in a COPY that goes on (see copyStreamer).
-	held *commitPoint
+	// transaction ends in a COPY that goes on (see copyStreamer). heldTail:
+	// events after it are in the transaction too, the start of a source
+	// transaction, so it can only commit at a later point.
+	held     *commitPoint
+	heldTail bool
 }
 
 // applyCommitter is a Conn that can send a transaction's last statements
@@ -89,7 +92,7 @@ func (w *worker) reset() {
 	w.inTx = false
 	w.forget()
 	w.pending = nil
-	w.held = nil
+	w.held, w.heldTail = nil, false
 	w.skip = 0
 }
 
@@ -114,6 +117,9 @@ func (w *worker) lose() {
 // across lost connections.
 func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoint) error {
 	evs = w.skipApplied(evs)
+	if point == nil && len(evs) > 0 && w.held != nil {
+		w.heldTail = true
+	}
 	done := 0
 	wait := w.s.o.MinBackoff
 	for {
@@ -125,7 +131,7 @@ func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoi
 			w.lose()
 			return w.s.fail(fmt.Errorf("worker %d: %w", w.id, ctx.Err()))
 		}
-		if errors.Is(err, ErrStreamFailed) && !errors.As(err, new(*retryable)) && w.s.d.Classify(err) != Retryable {
+		if errors.Is(err, ErrStreamFailed) && !errors.As(err, new(*retryable)) {
 			err = w.streamFailed(ctx, err)
 		}
 		var r *retryable
@@ -154,7 +160,7 @@ func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoi
 // was too large to keep, read again from the checkpoint.
 func (w *worker) streamFailed(ctx context.Context, cause error) error {
 	_ = w.conn.Rollback(ctx)
-	w.inTx, w.held, w.diagnose = false, nil, true
+	w.inTx, w.held, w.heldTail, w.diagnose = false, nil, false, true
 	w.s.streamOff = true
 	w.s.log.Warn("a COPY held open across writes failed: the open transaction is applied again, and COPYs no longer stay open",
 		"worker", w.id, "error", cause)
@@ -339,7 +345,7 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 					advance(end)
 					clear(w.runs)
 					w.pending = nil
-					w.held = w.commitWith
+					w.held, w.heldTail = w.commitWith, false
 					return nil
 				}
 				if row != nil {
@@ -353,6 +359,9 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 			}
 			if errors.Is(err, ErrStreamFailed) {
 				w.pending = nil // the transaction is lost: see streamFailed
+				if w.s.d.Classify(err) == Retryable {
+					return &retryable{err}
+				}
 				return err
 			}
 			class := w.s.d.Classify(err)
@@ -508,7 +517,7 @@ func (w *worker) committed(row CheckpointRow) {
 	w.row = row
 	w.forget()
 	w.diagnose = false
-	w.held = nil
+	w.held, w.heldTail = nil, false
 }
 
 // mayStream reports whether the worker lets its COPYs stay open (see
