@@ -42,10 +42,10 @@ type conn struct {
 	copyData []byte
 	scratch  []byte
 	// streaming lets a COPY stay open across Apply calls (stream.go);
-	// stream is the open one, pending its chunks being handed over.
-	streaming bool
-	stream    *streamCopy
-	pending   [][]byte
+	// stream is the open one, readyChunks its chunks being handed over.
+	streaming   bool
+	stream      *streamCopy
+	readyChunks [][]byte
 	// mergeFor is how long a COPY may hold a transaction open past commit points.
 	mergeFor time.Duration
 	// hold and held: ApplyCommit's leave to keep the transaction open, and

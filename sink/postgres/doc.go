@@ -6,7 +6,8 @@
 // column's type, so that one prepared statement per table version and
 // operation serves any number of rows; large runs of new rows are tried
 // as a COPY first (under a savepoint, falling back to the statement when a
-// key exists). Statements, savepoints, the
-// checkpoint row and COMMIT are pipelined into as few round trips as pgx
-// allows.
+// key exists) — or, while the apply engine allows it, as a COPY that stays
+// open across writes and commit points (stream.go, copy_merge).
+// Statements, savepoints, the checkpoint row and COMMIT are pipelined into
+// as few round trips as pgx allows.
 package postgres

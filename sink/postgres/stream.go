@@ -109,7 +109,7 @@ func (c *conn) openCopy(ctx context.Context, m *sqlapply.Mapping, binary bool) *
 // leaves the COPY as it was (false, nil), for the run's statement to
 // report. An error means the COPY failed.
 func (c *conn) feedCopy(ctx context.Context, s *streamCopy, encs []encoder, bins []binEncoder, parts [][]pipeline.Event) (bool, error) {
-	ready := c.pending[:0]
+	ready := c.readyChunks[:0]
 	buf := c.chunkBuf(s)
 	for _, part := range parts {
 		for i := range part {
@@ -128,7 +128,7 @@ func (c *conn) feedCopy(ctx context.Context, s *streamCopy, encs []encoder, bins
 				}
 				c.recycle(s, buf)
 				clear(ready)
-				c.pending = ready[:0]
+				c.readyChunks = ready[:0]
 				return false, nil
 			}
 			if len(buf) >= copyChunk {
@@ -149,16 +149,16 @@ func (c *conn) feedCopy(ctx context.Context, s *streamCopy, encs []encoder, bins
 		case err := <-s.done:
 			s.failed, s.ended = copyOutcome(err), true
 			clear(ready[i:])
-			c.pending = ready[:0]
+			c.readyChunks = ready[:0]
 			return false, s.failed
 		case <-ctx.Done():
 			clear(ready[i:])
-			c.pending = ready[:0]
+			c.readyChunks = ready[:0]
 			return false, ctx.Err()
 		}
 	}
 	clear(ready)
-	c.pending = ready[:0]
+	c.readyChunks = ready[:0]
 	return true, nil
 }
 

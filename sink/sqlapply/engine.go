@@ -34,8 +34,10 @@ type Sink struct {
 	// sinceCommit counts the events applied since the last commit point,
 	// for max_transaction_rows.
 	sinceCommit int
-	// streamOff: a COPY held open failed; COPYs no longer stay open.
-	streamOff bool
+	// streamOffUntil: a COPY held open failed; COPYs end with their write
+	// until then (streamOffFor later, doubled at each failure).
+	streamOffUntil time.Time
+	streamOffFor   time.Duration
 	// holdAllowed: the pipeline flushes held commit points (AllowHolding).
 	holdAllowed bool
 	mu          sync.Mutex // guards skipWarned and the dead-letter count

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/siphoncdc/siphon/pipeline"
 )
@@ -15,7 +16,8 @@ import (
 // they are allowed to: what the PostgreSQL sink does while its COPY is
 // young. Everything a connection does is logged, in order.
 type holdDialect struct {
-	log []string
+	log      []string
+	failNext bool // the next Apply fails as a streamed COPY does
 }
 
 func (d *holdDialect) Target() string                        { return "fake" }
@@ -32,6 +34,8 @@ func (d *holdDialect) AddColumn(Name, ColumnDef) string               { return "
 func (d *holdDialect) Classify(error) ErrorClass                      { return Fatal }
 
 type holdConn struct{ d *holdDialect }
+
+var errFakeStream = fmt.Errorf("%w: duplicate key", ErrStreamFailed)
 
 func (c *holdConn) Describe(context.Context, Name) (*TableInfo, error) {
 	return &TableInfo{Columns: []TargetColumn{{Name: "id", Type: "int"}, {Name: "v", Type: "int", Nullable: true}}, Unique: [][]string{{"id"}}}, nil
@@ -51,6 +55,11 @@ func (c *holdConn) ReadCheckpoints(context.Context, Name, string) ([]CheckpointR
 func (c *holdConn) DeleteCheckpoints(context.Context, Name, string, int) error { return nil }
 
 func (c *holdConn) Apply(_ context.Context, runs []Run) (int, error) {
+	if c.d.failNext {
+		c.d.failNext = false
+		c.d.log = append(c.d.log, "copy failed")
+		return 0, errFakeStream
+	}
 	for _, r := range runs {
 		for _, e := range r.Events {
 			c.d.log = append(c.d.log, fmt.Sprint("row ", e.After[0].AsInt()))
@@ -65,7 +74,10 @@ func (c *holdConn) Commit(_ context.Context, _ Name, row CheckpointRow) error {
 }
 
 func (c *holdConn) ApplyCommit(ctx context.Context, runs []Run, cp Name, row CheckpointRow, hold bool) (int, bool, error) {
-	n, _ := c.Apply(ctx, runs)
+	n, err := c.Apply(ctx, runs)
+	if err != nil {
+		return n, false, err
+	}
 	if hold {
 		c.d.log = append(c.d.log, "hold "+string(row.Position))
 		return n, true, nil
@@ -116,4 +128,47 @@ func TestSinkHoldsCommitPoints(t *testing.T) {
 	step("flush inside a transaction", flush, true)
 	step("its end", func() error { return s.Write(ctx, batch("p3", 5)) }, true, "row 5", "hold p3")
 	step("flush", flush, false, "commit p3+0")
+}
+
+// A streamed COPY that fails rolls the open transaction back and applies
+// it again — held points included — without holding; COPYs then end with
+// their write for a minute, for twice as long after the next failure.
+func TestSinkStreamFailureReplays(t *testing.T) {
+	d := &holdDialect{}
+	s, err := New(d, Options{Pipeline: "p", Log: slog.New(slog.DiscardHandler)}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AllowHolding()
+	intSchema := &pipeline.Schema{Type: pipeline.TypeInt32}
+	table := pipeline.NewTable(pipeline.TableID{Database: "db", Name: "t"}, "x.db.t",
+		[]pipeline.Column{{Name: "id", Schema: intSchema}, {Name: "v", Schema: &pipeline.Schema{Type: pipeline.TypeInt32, Optional: true}}}, []int{0})
+	batch := func(pos string, id int) *pipeline.Batch {
+		b := &pipeline.Batch{Position: pipeline.Position(pos)}
+		b.Add(pipeline.Event{Op: pipeline.OpCreate, Table: table, After: pipeline.Row{pipeline.Int(int64(id)), pipeline.Int(1)}, TxEnd: true})
+		return b
+	}
+	ctx := context.Background()
+	if err := s.Write(ctx, batch("p1", 1)); err != nil || !s.Holding() {
+		t.Fatalf("first write: %v, holding %v", err, s.Holding())
+	}
+	d.log, d.failNext = nil, true
+	if err := s.Write(ctx, batch("p2", 2)); err != nil {
+		t.Fatalf("write after a failed COPY: %v", err)
+	}
+	want := []string{"copy failed", "rollback", "row 1", "row 2", "commit p2+0"}
+	if !slices.Equal(d.log, want) || s.Holding() {
+		t.Fatalf("did %q (holding %v), want %q, not holding", strings.Join(d.log, ", "), s.Holding(), strings.Join(want, ", "))
+	}
+	if s.streamOffFor != minStreamOff || s.workers[0].mayStream() {
+		t.Fatalf("COPYs held again at once (off for %s)", s.streamOffFor)
+	}
+	s.streamOffUntil = time.Time{} // the minute has passed
+	d.failNext = true
+	if err := s.Write(ctx, batch("p3", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if s.streamOffFor != 2*minStreamOff {
+		t.Fatalf("second failure: COPYs off for %s, want %s", s.streamOffFor, 2*minStreamOff)
+	}
 }

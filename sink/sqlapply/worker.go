@@ -161,9 +161,10 @@ func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoi
 func (w *worker) streamFailed(ctx context.Context, cause error) error {
 	_ = w.conn.Rollback(ctx)
 	w.inTx, w.held, w.heldTail, w.diagnose = false, nil, false, true
-	w.s.streamOff = true
-	w.s.log.Warn("a COPY held open across writes failed: the open transaction is applied again, and COPYs no longer stay open",
-		"worker", w.id, "error", cause)
+	w.s.streamOffFor = min(max(2*w.s.streamOffFor, minStreamOff), maxStreamOff)
+	w.s.streamOffUntil = time.Now().Add(w.s.streamOffFor)
+	w.s.log.Warn("a COPY held open across writes failed: the open transaction is applied again, and COPYs end with their write for a while",
+		"worker", w.id, "for", w.s.streamOffFor, "error", cause)
 	if w.overflow {
 		return w.restart(cause)
 	}
@@ -522,10 +523,19 @@ func (w *worker) committed(row CheckpointRow) {
 
 // mayStream reports whether the worker lets its COPYs stay open (see
 // copyStreamer): one worker (several commit together at every point), not
-// hunting a failing event, and no streamed COPY failed before.
+// hunting a failing event, and no streamed COPY failed lately.
 func (w *worker) mayStream() bool {
-	return len(w.s.workers) == 1 && !w.diagnose && !w.s.streamOff
+	return len(w.s.workers) == 1 && !w.diagnose && time.Now().After(w.s.streamOffUntil)
 }
+
+// After a streamed COPY fails (a target that already holds the rows: a
+// snapshot again, a re-sync), COPYs end with their write for minStreamOff,
+// then for twice as long after each new failure, up to maxStreamOff: a
+// failure costs replaying one open transaction, rare enough this way.
+const (
+	minStreamOff = time.Minute
+	maxStreamOff = time.Hour
+)
 
 // checkPending reads the checkpoint row after a commit whose answer was lost.
 func (w *worker) checkPending(ctx context.Context) (bool, error) {
