@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestSinkCopyBinary copies a table whose every column PostgreSQL takes in
@@ -89,7 +91,7 @@ func TestSinkCopyBinary(t *testing.T) {
 // loses nothing: the restart reads the snapshot again from its last
 // durable chunk, and the table, its checkpoint row and verify are right.
 func TestSinkCopyHeldAcrossWrites(t *testing.T) {
-	const rows, chunk = 60000, 300
+	const rows, chunk = 100000, 300
 	src := newDatabase(t, shared)
 	mustExec(t, shared, "USE "+src, "CREATE TABLE held (id BIGINT NOT NULL PRIMARY KEY, a INT NOT NULL, s VARCHAR(40))",
 		fmt.Sprintf("INSERT INTO held SELECT seq, seq * 3, CONCAT('row ', seq) FROM seq_1_to_%d", rows))
@@ -103,12 +105,27 @@ func TestSinkCopyHeldAcrossWrites(t *testing.T) {
 	replaceInConfig(t, e, "      snapshot: initial\n", fmt.Sprintf("      snapshot: initial\n      snapshot_chunk_rows: %d\n", chunk))
 
 	// First run: killed while a COPY has taken some rows, none committed.
+	// A connection of its own polls often: the snapshot takes a second.
+	ctx := testContext(t, 2*time.Minute)
+	watch, err := pgx.Connect(ctx, pg.SuperuserURL(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
 	p := e.start()
-	eventually(t, p, time.Minute, "a COPY under way", func() (bool, string) {
-		r := pgMustQuery(t, pg, db, "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy")
-		n, _ := strconv.Atoi(r[0][0])
-		return n >= 2*chunk, r[0][0] + " rows in the COPY"
-	})
+	for deadline := time.Now().Add(time.Minute); ; {
+		var n int64
+		if err := watch.QueryRow(ctx, "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= 2*chunk {
+			break
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("no COPY under way (%d rows):\n%s", n, p.logs())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 	p.kill(t)
 	if n := pgMustQuery(t, pg, db, "SELECT count(*) FROM public.held")[0][0]; n == fmt.Sprint(rows) {
 		t.Fatalf("the whole snapshot was committed before the kill; nothing was held")

@@ -225,6 +225,12 @@ func (s *Sink) ResumeFrom(ctx context.Context, from pipeline.Position) error {
 			skips[id] = r.Applied
 		case s.samePosition(r.PrevPosition, from):
 			skips[id] = r.PrevApplied
+			// The worker committed one point more than the run resumes
+			// from; it starts again from its state at from, so that
+			// committing that point again records from as the point
+			// before (a second crash then still skips what it has).
+			byWorker[id] = CheckpointRow{Pipeline: r.Pipeline, Worker: r.Worker, Position: r.PrevPosition, Applied: r.PrevApplied,
+				Seq: r.Seq, PrevPosition: r.PrevPosition, PrevApplied: r.PrevApplied, Updated: r.Updated}
 		default:
 			if s.o.Compare != nil {
 				if c, err := s.o.Compare(r.Position, from); err == nil && c < 0 {

@@ -6,18 +6,22 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/siphoncdc/siphon/pipeline"
 )
 
-// holdDialect is a target whose connections hold a commit point whenever
+// holdDialect is a fake target whose connections hold a commit point whenever
 // they are allowed to: what the PostgreSQL sink does while its COPY is
 // young. Everything a connection does is logged, in order.
 type holdDialect struct {
+	mu       sync.Mutex // workers of consistency: key apply concurrently
 	log      []string
-	failNext bool // the next Apply fails as a streamed COPY does
+	failNext bool            // the next Apply fails as a streamed COPY does
+	stored   []CheckpointRow // what ReadCheckpoints returns
+	commits  []CheckpointRow // the rows committed, in order
 }
 
 func (d *holdDialect) Target() string                        { return "fake" }
@@ -42,7 +46,7 @@ func (c *holdConn) Describe(context.Context, Name) (*TableInfo, error) {
 }
 func (c *holdConn) Exec(context.Context, string) error                { return nil }
 func (c *holdConn) Begin(context.Context) error                       { return nil }
-func (c *holdConn) Rollback(context.Context) error                    { c.d.log = append(c.d.log, "rollback"); return nil }
+func (c *holdConn) Rollback(context.Context) error                    { c.d.add("rollback"); return nil }
 func (c *holdConn) Savepoint(context.Context) error                   { return nil }
 func (c *holdConn) RollbackToSavepoint(context.Context) error         { return nil }
 func (c *holdConn) ReleaseSavepoint(context.Context) error            { return nil }
@@ -50,26 +54,38 @@ func (c *holdConn) Statement(Run) string                              { return "
 func (c *holdConn) Close() error                                      { return nil }
 func (c *holdConn) EnsureCheckpointTable(context.Context, Name) error { return nil }
 func (c *holdConn) ReadCheckpoints(context.Context, Name, string) ([]CheckpointRow, error) {
-	return nil, nil
+	return c.d.stored, nil
 }
 func (c *holdConn) DeleteCheckpoints(context.Context, Name, string, int) error { return nil }
 
+func (d *holdDialect) add(what string) {
+	d.mu.Lock()
+	d.log = append(d.log, what)
+	d.mu.Unlock()
+}
+
 func (c *holdConn) Apply(_ context.Context, runs []Run) (int, error) {
-	if c.d.failNext {
-		c.d.failNext = false
-		c.d.log = append(c.d.log, "copy failed")
+	c.d.mu.Lock()
+	fail := c.d.failNext
+	c.d.failNext = false
+	c.d.mu.Unlock()
+	if fail {
+		c.d.add("copy failed")
 		return 0, errFakeStream
 	}
 	for _, r := range runs {
 		for _, e := range r.Events {
-			c.d.log = append(c.d.log, fmt.Sprint("row ", e.After[0].AsInt()))
+			c.d.add(fmt.Sprint("row ", e.After[0].AsInt()))
 		}
 	}
 	return len(runs), nil
 }
 
 func (c *holdConn) Commit(_ context.Context, _ Name, row CheckpointRow) error {
-	c.d.log = append(c.d.log, fmt.Sprintf("commit %s+%d", row.Position, row.Applied))
+	c.d.mu.Lock()
+	c.d.commits = append(c.d.commits, row)
+	c.d.mu.Unlock()
+	c.d.add(fmt.Sprintf("commit %s+%d", row.Position, row.Applied))
 	return nil
 }
 
@@ -79,7 +95,7 @@ func (c *holdConn) ApplyCommit(ctx context.Context, runs []Run, cp Name, row Che
 		return n, false, err
 	}
 	if hold {
-		c.d.log = append(c.d.log, "hold "+string(row.Position))
+		c.d.add("hold " + string(row.Position))
 		return n, true, nil
 	}
 	return n, false, c.Commit(ctx, cp, row)
@@ -170,5 +186,66 @@ func TestSinkStreamFailureReplays(t *testing.T) {
 	}
 	if s.streamOffFor != 2*minStreamOff {
 		t.Fatalf("second failure: COPYs off for %s, want %s", s.streamOffFor, 2*minStreamOff)
+	}
+}
+
+// A worker that had committed one point more than the run resumes from
+// skips what it has, and committing that point again records the resume
+// point as the one before: a second crash there still skips it.
+func TestSinkResumeAheadWorker(t *testing.T) {
+	d := &holdDialect{}
+	s, err := New(d, Options{Pipeline: "p", Consistency: ConsistencyKey, Workers: 2, Log: slog.New(slog.DiscardHandler)}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intSchema := &pipeline.Schema{Type: pipeline.TypeInt32}
+	table := pipeline.NewTable(pipeline.TableID{Database: "db", Name: "t"}, "x.db.t",
+		[]pipeline.Column{{Name: "id", Schema: intSchema}, {Name: "v", Schema: &pipeline.Schema{Type: pipeline.TypeInt32, Optional: true}}}, []int{0})
+	ctx := context.Background()
+	if err := s.ResumeFrom(ctx, nil); err != nil { // resolves nothing yet; sets the workers up
+		t.Fatal(err)
+	}
+	event := func(id int) pipeline.Event {
+		return pipeline.Event{Op: pipeline.OpUpdate, Table: table, Before: pipeline.Row{pipeline.Int(int64(id)), pipeline.Int(0)},
+			After: pipeline.Row{pipeline.Int(int64(id)), pipeline.Int(1)}}
+	}
+	// One key of each worker.
+	keys := map[int]int{}
+	for id := 1; len(keys) < 2; id++ {
+		e := event(id)
+		if _, err := s.schemas.resolve(ctx, table, ""); err != nil {
+			t.Fatal(err)
+		}
+		if w := s.route(&e); keys[w] == 0 {
+			keys[w] = id
+		}
+	}
+	// Worker 0 committed p2 (one change of its key after p1); worker 1
+	// is at p1, where the run resumes.
+	d.stored = []CheckpointRow{
+		{Pipeline: "p", Worker: 0, Position: pipeline.Position("p2"), Seq: 2, PrevPosition: pipeline.Position("p1"), PrevApplied: 1},
+		{Pipeline: "p", Worker: 1, Position: pipeline.Position("p1"), Seq: 1},
+	}
+	if err := s.ResumeFrom(ctx, pipeline.Position("p1")); err != nil {
+		t.Fatal(err)
+	}
+	b := &pipeline.Batch{Position: pipeline.Position("p2")}
+	b.Add(event(keys[0]))
+	b.Add(event(keys[1]))
+	b.Events[1].TxEnd = true
+	d.log, d.commits = nil, nil
+	if err := s.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprint("row ", keys[1]); !slices.Equal(d.log[:1], []string{want}) {
+		t.Fatalf("applied %q; want only %q (worker 0 has its change)", d.log, want)
+	}
+	for _, r := range d.commits {
+		if r.Worker == 0 && (string(r.PrevPosition) != "p1" || r.PrevApplied != 1 || string(r.Position) != "p2") {
+			t.Fatalf("worker 0 committed p2 again as %+v; want prev p1 with 1 applied", r)
+		}
+	}
+	if len(d.commits) != 2 {
+		t.Fatalf("%d commits, want one per worker", len(d.commits))
 	}
 }
