@@ -171,6 +171,9 @@ func lag(ctx context.Context, bin, work string, my *harness.MariaDB, pg *harness
 	}
 	fmt.Printf("lag: the source alone commits %.0f single-row transactions/s (one connection, siphon not running)\n", float64(alone)/3)
 
+	if err := settle(ctx, pg, dst); err != nil {
+		return err
+	}
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -488,5 +491,7 @@ func catchUp(ctx context.Context, bin, work string, my *harness.MariaDB, pg *har
 	fmt.Printf("catch-up reference (INSERT … SELECT … ON CONFLICT): %.0f rows/s fresh, %.0f rows/s all-conflict\n", rates[0], rates[1])
 	fmt.Printf("catch-up siphon MariaDB → PostgreSQL: %.0f rows/s (%.2f of fresh, %.2f of all-conflict), %s\n",
 		rate, rate/rates[0], rate/rates[1], d.Round(time.Millisecond))
-	return nil
+	// Left behind, its 3M row versions would keep autovacuum busy during
+	// the lag part.
+	return pg.Exec(ctx, "postgres", "DROP DATABASE "+dst)
 }
