@@ -92,9 +92,7 @@ func TestPipelineHoldingSink(t *testing.T) {
 	sink := &holdingSink{hold: true}
 	store := &checkedStore{sink: sink}
 	p := &Pipeline{Name: "t", Source: src, Sinks: []Sink{sink}, Store: store, Limits: Limits{MaxBatches: 2, MaxBytes: 1 << 20}}
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background(), nil, stop) }()
+	stop := runUntilStopped(t, p)
 
 	// Everything is emitted although nothing is durable: written batches
 	// no longer count against MaxBatches.
@@ -111,10 +109,7 @@ func TestPipelineHoldingSink(t *testing.T) {
 	if v := store.violations(); len(v) > 0 {
 		t.Fatalf("checkpoints stored before the sink made them durable: %v", v)
 	}
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 }
 
 // A graceful stop flushes a holding sink before the last checkpoint.
@@ -123,17 +118,12 @@ func TestPipelineHoldingSinkFlushesOnStop(t *testing.T) {
 	sink := &holdingSink{hold: true}
 	store := &memStore{}
 	p := &Pipeline{Name: "t", Source: src, Sinks: []Sink{sink}, Store: store, FlushIdle: time.Hour}
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background(), nil, stop) }()
+	stop := runUntilStopped(t, p)
 	waitFor(t, func() bool { w := src.writtenList(); return len(w) > 0 && w[len(w)-1] == 10 })
 	if n := store.count(); n != 0 {
 		t.Fatalf("%d checkpoints stored while the sink holds", n)
 	}
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	durable, flushes := sink.state()
 	if flushes != 1 || durable[len(durable)-1] != 10 || store.last() != 10 {
 		t.Fatalf("flushes %d, durable %v, stored %v; want one flush making 10 durable and stored", flushes, durable, store.saved)
@@ -147,14 +137,9 @@ func TestPipelineHoldingSinkReleasedByWrite(t *testing.T) {
 	sink := &holdingSink{hold: true}
 	store := &checkedStore{sink: sink}
 	p := &Pipeline{Name: "t", Source: src, Sinks: []Sink{&gatedHolder{holdingSink: sink, releaseAt: 6}}, Store: store}
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background(), nil, stop) }()
+	stop := runUntilStopped(t, p)
 	waitFor(t, func() bool { return store.last() == 6 })
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	// Merged writes and idle flushes vary with timing; what must hold is
 	// that no stored position was not durable first.
 	durable, _ := sink.state()
@@ -185,14 +170,9 @@ func TestPipelineHoldingNeedsAllowing(t *testing.T) {
 	src := &seqSource{n: 4, every: 1}
 	store := &memStore{}
 	p := &Pipeline{Name: "t", Source: src, Sinks: []Sink{plainSink{sink}}, Store: store}
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background(), nil, stop) }()
+	stop := runUntilStopped(t, p)
 	waitFor(t, func() bool { return store.last() == 4 })
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	if _, flushes := sink.state(); flushes != 0 || sink.allowed {
 		t.Fatalf("a wrapped sink was allowed to hold (flushes %d)", flushes)
 	}
@@ -295,9 +275,7 @@ func TestPipelineHoldingSinkInsideATransaction(t *testing.T) {
 	sink := &tailSink{holdingSink: holdingSink{hold: true}}
 	store := &checkedStore{sink: &sink.holdingSink}
 	p := &Pipeline{Name: "t", Source: src, Sinks: []Sink{sink}, Store: store, FlushIdle: time.Millisecond}
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background(), nil, stop) }()
+	stop := runUntilStopped(t, p)
 
 	// The idle queue made the pipeline try a flush, which could not commit.
 	waitFor(t, func() bool { _, f := sink.state(); return f > 0 })
@@ -307,11 +285,23 @@ func TestPipelineHoldingSinkInsideATransaction(t *testing.T) {
 	sink.setHold(false)
 	close(gate)
 	waitFor(t, func() bool { return store.last() == 3 })
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	if v := store.violations(); len(v) > 0 {
 		t.Fatalf("checkpoints stored before the sink made them durable: %v", v)
+	}
+}
+
+// runUntilStopped runs p; the function it returns stops p gracefully and
+// fails the test unless Run returned nil.
+func runUntilStopped(t *testing.T, p *Pipeline) (stop func()) {
+	stopCh := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), nil, stopCh) }()
+	return func() {
+		t.Helper()
+		close(stopCh)
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
 	}
 }

@@ -252,32 +252,24 @@ func (p *Pipeline) Run(ctx context.Context, from Position, stop <-chan struct{})
 				made(unflushed)
 				unflushed = nil
 			}
-			var idle *time.Timer
+			idle := time.NewTimer(flushIdle)
+			idle.Stop()
 			for {
 				var b *Batch
 				if len(held) > 0 {
 					b, held = held[0], held[1:]
 				} else {
 					var ok bool
+					var flushDue <-chan time.Time // set while the sink holds what a Flush can free
 					if len(unflushed) > 0 && !stuck && ctx.Err() == nil {
-						select {
-						case b, ok = <-q:
-						default:
-							if idle == nil {
-								idle = time.NewTimer(flushIdle)
-							} else {
-								idle.Reset(flushIdle)
-							}
-							select {
-							case b, ok = <-q:
-								idle.Stop()
-							case <-idle.C:
-								flush()
-								continue
-							}
-						}
-					} else {
-						b, ok = <-q
+						idle.Reset(flushIdle)
+						flushDue = idle.C
+					}
+					select {
+					case b, ok = <-q:
+					case <-flushDue:
+						flush()
+						continue
 					}
 					if !ok {
 						if len(unflushed) > 0 && ctx.Err() == nil {

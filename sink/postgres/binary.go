@@ -20,6 +20,9 @@ type binEncoder func(dst []byte, v pipeline.Value) ([]byte, error)
 // header extension.
 var copyBinaryHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
+// copyBinaryTrailer ends COPY's binary format: a field count of -1.
+var copyBinaryTrailer = []byte{0xff, 0xff}
+
 // postgresEpochMicros and postgresEpochDays are 2000-01-01, PostgreSQL's
 // epoch, from the Unix epoch.
 const (

@@ -562,18 +562,13 @@ func (r *copyReader) Read(p []byte) (int, error) {
 				continue
 			}
 			var err error
-			if r.bins != nil {
-				r.buf, err = appendBinaryRow(r.buf, r.m, r.bins, r.parts[0][r.next].After)
-			} else {
-				r.buf, err = r.c.appendCopyRow(r.buf, r.m, r.encs, r.parts[0][r.next].After)
-			}
-			if err != nil {
+			if r.buf, err = r.c.appendRow(r.buf, r.m, r.encs, r.bins, r.parts[0][r.next].After); err != nil {
 				return 0, err
 			}
 			r.next++
 		}
 		if len(r.buf) < len(p) && r.bins != nil && !r.ended {
-			r.buf = append(r.buf, 0xff, 0xff) // the trailer
+			r.buf = append(r.buf, copyBinaryTrailer...)
 			r.ended = true
 		}
 		if len(r.buf) == 0 {
@@ -583,6 +578,15 @@ func (r *copyReader) Read(p []byte) (int, error) {
 	n := copy(p, r.buf[r.off:])
 	r.off += n
 	return n, nil
+}
+
+// appendRow appends one row in COPY's binary format with bins, else in
+// its text format.
+func (c *conn) appendRow(data []byte, m *sqlapply.Mapping, encs []encoder, bins []binEncoder, row pipeline.Row) ([]byte, error) {
+	if bins != nil {
+		return appendBinaryRow(data, m, bins, row)
+	}
+	return c.appendCopyRow(data, m, encs, row)
 }
 
 // appendBinaryRow appends one row in COPY's binary format.

@@ -97,8 +97,7 @@ func (c *conn) openCopy(ctx context.Context, m *sqlapply.Mapping, binary bool) *
 		s.done <- err
 	}()
 	if binary {
-		b := make([]byte, 0, copyChunk+4096)
-		s.chunks <- append(b, copyBinaryHeader...)
+		s.chunks <- append(s.chunkBuf(), copyBinaryHeader...)
 	}
 	c.stream = s
 	return s
@@ -110,37 +109,32 @@ func (c *conn) openCopy(ctx context.Context, m *sqlapply.Mapping, binary bool) *
 // report. An error means the COPY failed.
 func (c *conn) feedCopy(ctx context.Context, s *streamCopy, encs []encoder, bins []binEncoder, parts [][]pipeline.Event) (bool, error) {
 	ready := c.readyChunks[:0]
-	buf := c.chunkBuf(s)
+	buf := s.chunkBuf()
 	for _, part := range parts {
 		for i := range part {
 			var err error
-			if bins != nil {
-				buf, err = appendBinaryRow(buf, s.m, bins, part[i].After)
-			} else {
-				buf, err = c.appendCopyRow(buf, s.m, encs, part[i].After)
-			}
-			if err != nil {
+			if buf, err = c.appendRow(buf, s.m, encs, bins, part[i].After); err != nil {
 				if bins != nil && errors.Is(err, errBinaryValue) {
 					c.binary[s.m] = nil // a value without a binary form: text from the next COPY on
 				}
 				for _, b := range ready {
-					c.recycle(s, b)
+					s.recycle(b)
 				}
-				c.recycle(s, buf)
+				s.recycle(buf)
 				clear(ready)
 				c.readyChunks = ready[:0]
 				return false, nil
 			}
 			if len(buf) >= copyChunk {
 				ready = append(ready, buf)
-				buf = c.chunkBuf(s)
+				buf = s.chunkBuf()
 			}
 		}
 	}
 	if len(buf) > 0 {
 		ready = append(ready, buf)
 	} else {
-		c.recycle(s, buf)
+		s.recycle(buf)
 	}
 	for i, b := range ready {
 		s.bytes += len(b)
@@ -162,8 +156,8 @@ func (c *conn) feedCopy(ctx context.Context, s *streamCopy, encs []encoder, bins
 	return true, nil
 }
 
-// copyOutcome is the error a finished COPY reports to the worker: nil, or
-// the failure wrapped with sqlapply.ErrStreamFailed.
+// copyOutcome wraps a COPY's failure with sqlapply.ErrStreamFailed; a COPY
+// that ended without one before endCopy closed it failed too.
 func copyOutcome(err error) error {
 	if err == nil {
 		// An early end without an error would have been the reader's EOF,
@@ -173,7 +167,8 @@ func copyOutcome(err error) error {
 	return fmt.Errorf("%w: %w", sqlapply.ErrStreamFailed, err)
 }
 
-func (c *conn) chunkBuf(s *streamCopy) []byte {
+// chunkBuf returns an empty chunk, one the reader is done with if any.
+func (s *streamCopy) chunkBuf() []byte {
 	select {
 	case b := <-s.free:
 		return b
@@ -182,7 +177,7 @@ func (c *conn) chunkBuf(s *streamCopy) []byte {
 	}
 }
 
-func (c *conn) recycle(s *streamCopy, b []byte) {
+func (s *streamCopy) recycle(b []byte) {
 	select {
 	case s.free <- b[:0]:
 	default:
@@ -200,7 +195,7 @@ func (c *conn) endCopy(ctx context.Context) error {
 		return s.failed
 	}
 	if s.binary {
-		trailer := append(c.chunkBuf(s), 0xff, 0xff)
+		trailer := append(s.chunkBuf(), copyBinaryTrailer...)
 		select {
 		case s.chunks <- trailer:
 		case err := <-s.done:
@@ -213,7 +208,7 @@ func (c *conn) endCopy(ctx context.Context) error {
 	select {
 	case err := <-s.done:
 		if err != nil {
-			return fmt.Errorf("%w: %w", sqlapply.ErrStreamFailed, err)
+			return copyOutcome(err)
 		}
 		return nil
 	case <-ctx.Done():
