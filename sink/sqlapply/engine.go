@@ -104,7 +104,8 @@ func (s *Sink) Close() error {
 // fail wraps an error with the target's name.
 func (s *Sink) fail(err error) error { return fmt.Errorf("%s: %w", s.d.Target(), err) }
 
-// backoff waits before the next reconnect attempt; it returns the next wait.
+// backoff waits before the next reconnect attempt (none when wait is 0);
+// it returns the next wait.
 func (s *Sink) backoff(ctx context.Context, wait time.Duration, what string, err error) (time.Duration, error) {
 	s.log.Warn("target unavailable, retrying", "what", what, "retry_in", wait, "error", err)
 	t := time.NewTimer(wait)
@@ -114,7 +115,7 @@ func (s *Sink) backoff(ctx context.Context, wait time.Duration, what string, err
 		return wait, s.fail(fmt.Errorf("%s: %w (last error: %w)", what, ctx.Err(), err))
 	case <-t.C:
 	}
-	return min(2*wait, s.o.MaxBackoff), nil
+	return max(min(2*wait, s.o.MaxBackoff), s.o.MinBackoff), nil
 }
 
 // withAdmin runs fn on the autocommit connection used for the catalogue,

@@ -50,6 +50,11 @@ type worker struct {
 	// transaction, so it can only commit at a later point.
 	held     *commitPoint
 	heldTail bool
+
+	// progress counts new events applied and commits made: a connection
+	// lost after it moved on is opened again at once, without backoff (a
+	// replay of the open transaction alone does not count).
+	progress uint64
 }
 
 // applyCommitter is a Conn that can send a transaction's last statements
@@ -123,6 +128,7 @@ func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoi
 	done := 0
 	wait := w.s.o.MinBackoff
 	for {
+		before := w.progress
 		err := w.attempt(ctx, evs, &done, point)
 		if err == nil {
 			return nil
@@ -141,6 +147,9 @@ func (w *worker) run(ctx context.Context, evs []pipeline.Event, point *commitPoi
 			w.lose()
 			if w.overflow {
 				return w.restart(r.err)
+			}
+			if w.progress != before {
+				wait = 0 // the connection worked: a cut, not a target that is down
 			}
 			if wait, err = w.s.backoff(ctx, wait, fmt.Sprintf("worker %d", w.id), r.err); err != nil {
 				return err
@@ -226,11 +235,15 @@ func (w *worker) attempt(ctx context.Context, evs []pipeline.Event, done *int, p
 			return w.classify(err)
 		}
 		if committed {
+			w.s.log.Info("the commit whose answer was lost is in the target: not applied again",
+				"worker", w.id, "seq", w.pending.Seq, "position", string(w.pending.Position))
 			w.committed(*w.pending)
 			w.pending = nil
 			*done = len(evs)
 			return nil
 		}
+		w.s.log.Info("the commit whose answer was lost is not in the target: applying again",
+			"worker", w.id, "seq", w.pending.Seq)
 		w.pending = nil
 	}
 	if !w.inTx && w.openCount > 0 {
@@ -311,6 +324,7 @@ func (w *worker) apply(ctx context.Context, evs []pipeline.Event, done *int, fre
 		advance := func(to int) {
 			if fresh {
 				w.consume(evs[*done:to])
+				w.progress += uint64(to - *done)
 			}
 			*done = to
 		}
@@ -514,6 +528,7 @@ func (w *worker) commit(ctx context.Context, point *commitPoint) error {
 }
 
 func (w *worker) committed(row CheckpointRow) {
+	w.progress++
 	w.inTx = false
 	w.row = row
 	w.forget()
