@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -15,17 +16,28 @@ import (
 
 // mongoWriter inserts and updates documents of coll until n writes are
 // done or ctx ends; it returns the number of writes.
+// A write whose connection the test dropped (sim.DropConnections) is tried
+// again; an insert found done by its retry counts as written.
 func mongoWriter(ctx context.Context, coll *mongo.Collection, n int, written *atomic.Int64) error {
 	for i := 0; i < n; i++ {
 		id := int64(i % (n / 3))
 		var err error
-		switch {
-		case i < n/3:
-			_, err = coll.InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "v", Value: i}, {Key: "s", Value: fmt.Sprintf("doc %d", i)}})
-		case i%7 == 0:
-			_, err = coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-		default:
-			_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: i}}}})
+		for attempt := 0; attempt < 5; attempt++ {
+			switch {
+			case i < n/3:
+				_, err = coll.InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "v", Value: i}, {Key: "s", Value: fmt.Sprintf("doc %d", i)}})
+				if attempt > 0 && mongo.IsDuplicateKeyError(err) {
+					err = nil
+				}
+			case i%7 == 0:
+				_, err = coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+			default:
+				_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: i}}}})
+			}
+			var pool interface{ Retryable() bool } // the pool was cleared under the operation
+			if err == nil || ctx.Err() != nil || !(mongo.IsNetworkError(err) || errors.As(err, &pool) && pool.Retryable()) {
+				break
+			}
 		}
 		if err != nil {
 			return err

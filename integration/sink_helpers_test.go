@@ -33,6 +33,7 @@ func targetPostgres(t *testing.T) (*harness.Postgres, string) {
 
 type sinkEnvOptions struct {
 	src      *harness.MariaDB
+	srcURL   string // default src's root URL
 	srcDB    string
 	snapshot string // default never
 	sink     string // the sink's YAML mapping, each line indented 8 spaces after "- "
@@ -48,6 +49,9 @@ func newSinkEnv(t *testing.T, o sinkEnvOptions) *env {
 	if o.snapshot == "" {
 		o.snapshot = "never"
 	}
+	if o.srcURL == "" {
+		o.srcURL = o.src.URL("root", "")
+	}
 	cfg := fmt.Sprintf(`state_dir: ./state
 log:
   level: debug
@@ -62,7 +66,7 @@ pipelines:
       topic_prefix: it
     sinks:
       - %s
-%s`, o.src.URL("root", ""), 5400+serverIDs.next(), o.srcDB, o.snapshot, strings.TrimSpace(o.sink), o.pipeline)
+%s`, o.srcURL, 5400+serverIDs.next(), o.srcDB, o.snapshot, strings.TrimSpace(o.sink), o.pipeline)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

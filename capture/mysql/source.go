@@ -265,9 +265,10 @@ type stream struct {
 	txMariaGID *gomysql.MariadbGTID
 	txMySQLGID *replication.GTIDEvent
 	txThread   int64
-	txTsUs     int64 // MySQL 8 original_commit_timestamp, when present
-	txRowsSeen int   // rows events of the current transaction already handled
-	skipRows   int   // after a reconnect: rows events of the transaction already emitted
+	txTsUs     int64  // MySQL 8 original_commit_timestamp, when present
+	txRowsSeen int    // rows events of the current transaction already handled
+	skipRows   int    // after a reconnect: rows events of the transaction already emitted
+	progress   uint64 // rows events emitted and commits passed, to tell a cut connection from a refused one
 
 	tables map[uint64]*tableState
 
@@ -308,38 +309,50 @@ func (st *stream) recordAllSchemas(p Position) error {
 	return nil
 }
 
-const maxReconnects = 10
-
 // run streams with reconnects: a dropped connection resumes at the start of
-// the transaction in progress and skips the rows events already emitted.
+// the transaction in progress and skips the rows events already emitted. A
+// connection that worked is opened again at once; ten attempts in a row
+// that read nothing give up.
 func (st *stream) run(ctx context.Context, stop <-chan struct{}) error {
-	backoff := time.Second
-	for attempt := 0; ; attempt++ {
+	retry := pipeline.Reconnects{Min: time.Second, Max: 30 * time.Second, Healthy: time.Minute, Limit: 10}
+	for {
+		began, progress := time.Now(), st.progress
 		err := st.streamOnce(ctx, stop)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
 		var fatal *fatalError
-		if errors.As(err, &fatal) || attempt >= maxReconnects {
+		if errors.As(err, &fatal) {
 			return fmt.Errorf("mysql: %w", err)
 		}
 		var myErr *gomysql.MyError
 		if errors.As(err, &myErr) {
 			return fmt.Errorf("mysql: binlog stream at %s: %w", st.committed, err)
 		}
-		st.src.log.Warn("binlog connection lost; reconnecting", "error", err, "position", st.committed.String(), "in_transaction", st.inTx, "attempt", attempt+1)
+		wait, attempt, ok := retry.Lost(time.Since(began), st.progress != progress)
+		if !ok {
+			return fmt.Errorf("mysql: binlog stream at %s: %d reconnects in a row failed: %w", st.committed, attempt-1, err)
+		}
+		st.src.log.Warn("binlog connection lost; reconnecting", "error", err, "position", st.committed.String(), "in_transaction", st.inTx,
+			"attempt", attempt, "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, 30*time.Second)
-		st.skipRows = 0
-		if st.inTx {
-			st.skipRows = st.txRowsSeen
-		}
-		st.resetTx()
+		st.lostConnection()
 	}
+}
+
+// lostConnection prepares the stream to read again from the start of the
+// transaction in progress. The rows events of it already emitted are those
+// this connection read and those it was still to skip: a connection cut
+// before it read as far as the one before it leaves the skip as it was.
+func (st *stream) lostConnection() {
+	if st.inTx {
+		st.skipRows += st.txRowsSeen
+	}
+	st.resetTx()
 }
 
 // fatalError is a failure a reconnect cannot cure.
@@ -557,7 +570,9 @@ func (st *stream) handle(ev *replication.BinlogEvent, h *replication.EventHeader
 	switch e := ev.Event.(type) {
 	case *replication.RotateEvent:
 		st.file = string(e.NextLogName)
-		if !st.inTx {
+		// A stream started by GTID begins with a rotate to the start of the
+		// file holding the GTID: the position does not go back with it.
+		if !st.inTx && (st.file != st.committed.File || e.Position > uint64(st.committed.Pos)) {
 			st.committed.File, st.committed.Pos = st.file, uint32(e.Position)
 		}
 	case *replication.GTIDEvent:
@@ -733,6 +748,7 @@ func (st *stream) commit(h *replication.EventHeader) error {
 	st.committedSignals = append(st.committedSignals, st.signals...)
 	st.resetTx()
 	st.skipRows = 0
+	st.progress++
 	return nil
 }
 
@@ -785,6 +801,7 @@ func (st *stream) handleRows(re *replication.RowsEvent, h *replication.EventHead
 		st.skipRows--
 		return nil
 	}
+	st.progress++
 	rows, err := st.decodeRows(re, ts, h)
 	if err != nil {
 		return err
@@ -955,9 +972,11 @@ func (h levelShift) Handle(ctx context.Context, r slog.Record) error {
 func (h levelShift) WithAttrs(a []slog.Attr) slog.Handler { return levelShift{h.Handler.WithAttrs(a)} }
 func (h levelShift) WithGroup(n string) slog.Handler      { return levelShift{h.Handler.WithGroup(n)} }
 
+// shift lowers the binlog library's messages: its errors are returned to
+// siphon too, which reports them (a lost connection as a warning).
 func shift(l slog.Level) slog.Level {
 	if l < slog.LevelError {
 		return slog.LevelDebug
 	}
-	return l
+	return slog.LevelWarn
 }

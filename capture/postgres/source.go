@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -304,7 +305,8 @@ type stream struct {
 	txLastLSN   uint64
 	txChanges   int // changes decoded, for a reconnect
 	skipXid     uint32
-	skipChanges int // after a reconnect: changes of transaction skipXid already emitted
+	skipChanges int    // after a reconnect: changes of transaction skipXid already emitted
+	progress    uint64 // changes emitted and commits passed, to tell a cut connection from a refused one
 
 	signals          []signalRow
 	committedSignals []signalRow
@@ -317,36 +319,51 @@ type stream struct {
 	msgTable *pipeline.Table // logical decoding messages' pseudo-table
 }
 
-const maxReconnects = 10
-
 // run streams with reconnects: a dropped connection resumes at the last
 // commit and skips the changes of the transaction in progress already
-// handled.
+// handled. A connection that worked is opened again at once; ten attempts
+// in a row that read nothing give up.
 func (st *stream) run(ctx context.Context, stop <-chan struct{}) error {
-	backoff := time.Second
-	for attempt := 0; ; attempt++ {
+	retry := pipeline.Reconnects{Min: time.Second, Max: 30 * time.Second, Healthy: time.Minute, Limit: 10}
+	for {
+		began, progress := time.Now(), st.progress
 		err := st.streamOnce(ctx, stop)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
 		var fatal *fatalError
-		if errors.As(err, &fatal) || attempt >= maxReconnects {
+		if errors.As(err, &fatal) {
 			return fmt.Errorf("postgres: %w", err)
 		}
-		st.src.log.Warn("replication connection lost; reconnecting", "error", err, "position", st.committed.String(), "in_transaction", st.inTx, "attempt", attempt+1)
+		wait, attempt, ok := retry.Lost(time.Since(began), st.progress != progress)
+		if !ok {
+			return fmt.Errorf("postgres: replication at %s: %d reconnects in a row failed: %w", st.committed, attempt-1, err)
+		}
+		st.src.log.Warn("replication connection lost; reconnecting", "error", err, "position", st.committed.String(), "in_transaction", st.inTx,
+			"attempt", attempt, "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, 30*time.Second)
-		st.skipXid, st.skipChanges = 0, 0
-		if st.inTx && !st.skipTx && st.txChanges > 0 {
-			st.skipXid, st.skipChanges = st.txXid, st.txChanges
-		}
-		st.resetTx()
-		st.spill.closeAll()
+		st.lostConnection()
 	}
+}
+
+// lostConnection prepares the stream to read again from the last commit.
+// The changes of the transaction in progress already emitted are those
+// this connection read and those it was still to skip: a connection cut
+// before it read as far as the one before it leaves the skip as it was.
+func (st *stream) lostConnection() {
+	if st.inTx && !st.skipTx && st.txChanges > 0 {
+		emitted := st.txChanges
+		if st.txXid == st.skipXid {
+			emitted += st.skipChanges
+		}
+		st.skipXid, st.skipChanges = st.txXid, emitted
+	}
+	st.resetTx()
+	st.spill.closeAll()
 }
 
 // fatalError is a failure a reconnect cannot cure.
@@ -410,11 +427,14 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 	reader := newReplReader(conn, st.spill, &st.src.checkpointed, st.src.cfg.StatusInterval)
 	errc := make(chan error, 1)
 	go func() { errc <- reader.run(rctx) }()
+	// The reader's error is read once: when its output ends (a lost
+	// connection), and in any case on the way out.
+	readerErr := sync.OnceValue(func() error { return <-errc })
 	defer func() {
 		cancel()
 		for range reader.out {
 		}
-		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+		if err := readerErr(); err != nil && !errors.Is(err, context.Canceled) {
 			st.src.log.Debug("replication reader stopped", "error", err)
 		}
 		conn.Close(context.Background())
@@ -505,7 +525,7 @@ func (st *stream) streamOnce(ctx context.Context, stop <-chan struct{}) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return <-errc
+			return readerErr()
 		}
 		for i := range batch {
 			if err := st.handle(ctx, &batch[i]); err != nil {
@@ -618,6 +638,7 @@ func (st *stream) commit(ctx context.Context, commitLSN, endLSN uint64) error {
 		st.skipXid, st.skipChanges = 0, 0
 	}
 	st.resetTx()
+	st.progress++
 	st.advance(endLSN)
 	return st.actOnSignals(ctx)
 }
@@ -802,6 +823,7 @@ func (st *stream) row(m *message, lsn uint64) error {
 		st.skipChanges--
 		return nil
 	}
+	st.progress++
 	t := rs.shape.table
 	var before, after pipeline.Row
 	var err error

@@ -22,6 +22,9 @@ const (
 	// ProtocolMySQL frames both directions as MySQL packets (no TLS, no
 	// compression).
 	ProtocolMySQL
+	// ProtocolMongo frames the server's replies as MongoDB wire messages
+	// (no TLS); every reply counts, from the first.
+	ProtocolMongo
 )
 
 // FaultProxy stands between a client and a database server and cuts
@@ -232,12 +235,16 @@ func (s *proxied) fromServer() {
 
 // readServer reads one server message and whether it answers a COMMIT.
 func (s *proxied) readServer() (msg []byte, commit bool, err error) {
-	if s.p.proto == ProtocolMySQL {
+	switch s.p.proto {
+	case ProtocolMySQL:
 		pkt, err := readMySQLPacket(s.server)
 		if err != nil {
 			return nil, false, err
 		}
 		return pkt, s.commitAnswered.Swap(false), nil
+	case ProtocolMongo:
+		s.loggedIn.Store(true)
+		return readMongoMessage(s.server)
 	}
 	var head [5]byte
 	if _, err := io.ReadFull(s.server, head[:]); err != nil {
@@ -273,4 +280,21 @@ func readMySQLPacket(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	return pkt, nil
+}
+
+func readMongoMessage(r io.Reader) ([]byte, bool, error) {
+	var head [4]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return nil, false, err
+	}
+	n := binary.LittleEndian.Uint32(head[:])
+	if n < 16 || n > 1<<26 {
+		return nil, false, errors.New("harness: fault proxy: bad mongodb message length")
+	}
+	msg := make([]byte, n)
+	copy(msg, head[:])
+	if _, err := io.ReadFull(r, msg[4:]); err != nil {
+		return nil, false, err
+	}
+	return msg, false, nil
 }

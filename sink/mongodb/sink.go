@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 )
 
 // Config configures a MongoDB sink.
@@ -72,8 +73,7 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		if len(models) == 0 {
 			return nil
 		}
-		_, err := s.db.Collection(coll).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
-		if err != nil {
+		if err := s.bulkWrite(ctx, coll, models); err != nil {
 			return s.writeError(b, first, upTo, coll, models, err)
 		}
 		models = models[:0]
@@ -97,6 +97,66 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		}
 	}
 	return flush(len(b.Events))
+}
+
+// Reconnect backoff while the target is unavailable, as for the SQL targets.
+const (
+	minBackoff = time.Second
+	maxBackoff = 30 * time.Second
+)
+
+// bulkWrite applies models in order, retrying while the target is
+// unavailable (the pipeline holds the source back meanwhile). Every model
+// is an upsert, a replacement, a $set/$unset of fields or a delete by _id:
+// writing a bulk that partly succeeded once more leaves the same documents.
+func (s *Sink) bulkWrite(ctx context.Context, coll string, models []mongo.WriteModel) error {
+	var wait time.Duration // the first retry at once: a cut connection
+	for {
+		_, err := s.db.Collection(coll).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+		if err == nil || ctx.Err() != nil || !transient(err) {
+			return err
+		}
+		s.log.Warn("target unavailable, retrying", "collection", coll, "retry_in", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		wait = min(max(2*wait, minBackoff), maxBackoff)
+	}
+}
+
+// transient reports an error after which the same write may succeed: a
+// network error or timeout, no server to select, a cleared connection pool,
+// a primary stepping down or shutting down.
+func transient(err error) bool {
+	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, new(topology.ServerSelectionError)) {
+		return true
+	}
+	var pool interface{ Retryable() bool } // the connection pool was cleared under the write
+	if errors.As(err, &pool) && pool.Retryable() {
+		return true
+	}
+	var se mongo.ServerError
+	if !errors.As(err, &se) {
+		return false
+	}
+	if se.HasErrorLabel("RetryableWriteError") || se.HasErrorLabel("TransientTransactionError") {
+		return true
+	}
+	// The server's codes of a failover or a shutdown: HostUnreachable,
+	// HostNotFound, NetworkTimeout, ShutdownInProgress, PrimarySteppedDown,
+	// ExceededTimeLimit, SocketException, NotWritablePrimary,
+	// InterruptedAtShutdown, InterruptedDueToReplStateChange,
+	// NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary.
+	for _, code := range [...]int{6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436} {
+		if se.HasErrorCode(code) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeError names the event a bulk write failed on.
