@@ -16,9 +16,10 @@ import (
 // TestSinkConnectionCuts puts a proxy between siphon and its target that
 // cuts the connection where a database client is most easily wrong: right
 // after the target committed, before siphon hears the answer, and at random
-// points of the apply. siphon reconnects, reads its checkpoint row to learn
-// whether the commit happened, and in the end the target equals the source
-// with every change applied exactly once (counted by a trigger).
+// points of the apply — also while a snapshot streams a table into a COPY
+// held open across writes. siphon reconnects, reads its checkpoint row to
+// learn whether the commit happened, and in the end the target equals the
+// source with every change applied exactly once (counted by a trigger).
 func TestSinkConnectionCuts(t *testing.T) {
 	targets := []struct {
 		name  string
@@ -43,6 +44,9 @@ func TestSinkConnectionCuts(t *testing.T) {
 			w := newWorkload(src, 200, 8)
 			w.bigEvery, w.bigRows = 20, 300
 			w.createTable(t, shared)
+			const snapRows = 60000
+			mustExec(t, shared, "USE "+src, "CREATE TABLE snap (k INT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(200))",
+				fmt.Sprintf("INSERT INTO snap SELECT seq, seq * 3, CONCAT('row ', seq) FROM seq_1_to_%d", snapRows))
 			kv, addr := target.setup(t)
 			proxy, err := harness.StartFaultProxy(addr, target.proto, uint64(200+i))
 			if err != nil {
@@ -53,20 +57,28 @@ func TestSinkConnectionCuts(t *testing.T) {
 			if sink == kv.sink {
 				t.Fatalf("the sink's URL does not name %s:\n%s", addr, kv.sink)
 			}
-			e := newSinkEnv(t, sinkEnvOptions{src: shared, srcDB: src, sink: sink,
+			e := newSinkEnv(t, sinkEnvOptions{src: shared, srcDB: src, sink: sink, snapshot: "initial",
 				pipeline: "    batch:\n      max_events: 64\n"})
+			proxy.CutCommitAnswers(3)
+			proxy.CutRandomly(300)
 			p := e.start()
-			waitStarted(t, e, p)
+			// The workload starts after the snapshot: a snapshot read of a
+			// row the stream also applied is one more apply the trigger
+			// would count.
+			eventually(t, p, 2*time.Minute, "the snapshot", func() (bool, string) {
+				return strings.Contains(p.logs(), "snapshot finished"), "not finished"
+			})
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			werr := make(chan error, 1)
 			go func() { werr <- w.run(ctx, shared, uint64(300+i)) }()
-			proxy.CutCommitAnswers(3)
-			proxy.CutRandomly(300)
+			c0, r0 := proxy.Cuts()
+			cutsBeforeSnapshot := c0 + r0
 			const wantCuts = 4
 			eventually(t, p, 3*time.Minute, "connections cut", func() (bool, string) {
 				commits, random := proxy.Cuts()
+				commits, random = commits-c0, random-r0 // while the workload runs
 				return commits >= wantCuts && random >= wantCuts,
 					fmt.Sprintf("%d commit answers and %d random points cut (%d commits seen)", commits, random, proxy.Commits())
 			})
@@ -77,6 +89,11 @@ func TestSinkConnectionCuts(t *testing.T) {
 				t.Fatalf("workload: %v", err)
 			}
 			waitSameKV(t, p, src, kv, 2*time.Minute)
+			want := mariadbSummary(t, src+".snap")
+			eventually(t, p, 2*time.Minute, "the snapshot table", func() (bool, string) {
+				got := kv.summary("snap")
+				return got == want, fmt.Sprintf("target %s, source %s (rows|sum k|sum v)", got, want)
+			})
 			if code := p.stop(t); code != 0 {
 				t.Fatalf("SIGTERM: exit %d\n%s", code, p.logs())
 			}
@@ -87,8 +104,9 @@ func TestSinkConnectionCuts(t *testing.T) {
 				t.Fatalf("no lost commit answer was found committed on reconnecting:\n%s", lastLines(logs, 40))
 			}
 			commits, random := proxy.Cuts()
-			t.Logf("%d commit answers and %d random points cut; %d lost commits found in the target, %d not",
-				commits, random, found, strings.Count(logs, "the commit whose answer was lost is not in the target"))
+			t.Logf("%d commit answers and %d random points cut; %d lost commits found in the target, %d not; %d pipeline restarts; %d cuts during the snapshot",
+				commits, random, found, strings.Count(logs, "the commit whose answer was lost is not in the target"),
+				strings.Count(logs, "restarting from its checkpoint"), cutsBeforeSnapshot)
 		})
 	}
 }

@@ -18,7 +18,11 @@ type kvTarget struct {
 	sink    string
 	kv      func() map[int]int // k → v
 	applied func() map[int]int // k → changes applied
+	// summary is "rows|sum(k)|sum(v)" of a target table with integer k, v.
+	summary func(table string) string
 }
+
+const summaryQuery = "SELECT count(*), COALESCE(sum(k), 0), COALESCE(sum(v), 0) FROM "
 
 const pgCounterDDL = `CREATE TABLE kv (k integer PRIMARY KEY, v integer NOT NULL, pad character varying(200));
 CREATE TABLE applied (k integer PRIMARY KEY, n integer NOT NULL);
@@ -50,6 +54,7 @@ func pgKVTarget(t *testing.T, extra string) (kvTarget, *harness.Postgres, string
 		sink:    pgSinkYAML(pg, db, extra),
 		kv:      func() map[int]int { return intPairs(t, pgMustQuery(t, pg, db, "SELECT k, v FROM kv")) },
 		applied: func() map[int]int { return intPairs(t, pgMustQuery(t, pg, db, "SELECT k, n FROM applied")) },
+		summary: func(table string) string { return strings.Join(pgMustQuery(t, pg, db, summaryQuery+table)[0], "|") },
 	}, pg, db
 }
 
@@ -72,7 +77,17 @@ func mariadbKVTarget(t *testing.T, extra string) kvTarget {
 		sink:    mysqlSinkYAML(shared, db, extra),
 		kv:      func() map[int]int { return query("SELECT k, v FROM " + db + ".kv") },
 		applied: func() map[int]int { return query("SELECT k, n FROM " + db + ".applied") },
+		summary: func(table string) string { return mariadbSummary(t, db+"."+table) },
 	}
+}
+
+func mariadbSummary(t *testing.T, table string) string {
+	t.Helper()
+	rows, err := shared.Query(testContext(t, time.Minute), summaryQuery+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(rows[0], "|")
 }
 
 // checkExactlyOnce compares the target with the source and the trigger's

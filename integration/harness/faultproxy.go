@@ -153,6 +153,7 @@ type proxied struct {
 	once           sync.Once
 
 	loggedIn       atomic.Bool // past the login: random cuts allowed
+	dumping        atomic.Bool // MySQL: a binlog dump streams events, each a cut point
 	commitAnswered atomic.Bool // MySQL: the next server packet answers a COMMIT
 }
 
@@ -186,6 +187,9 @@ func (s *proxied) fromClient() {
 			if isCommit(pkt[4:]) {
 				s.commitAnswered.Store(true)
 			}
+			if len(pkt) > 4 && (pkt[4] == comBinlogDump || pkt[4] == comBinlogDumpGTID) {
+				s.dumping.Store(true)
+			}
 		}
 		if _, err := s.server.Write(pkt); err != nil {
 			return
@@ -193,7 +197,11 @@ func (s *proxied) fromClient() {
 	}
 }
 
-const comQuery = 0x03
+const (
+	comQuery          = 0x03
+	comBinlogDump     = 0x12
+	comBinlogDumpGTID = 0x1e
+)
 
 func isCommit(payload []byte) bool {
 	if len(payload) == 0 || payload[0] != comQuery {
@@ -207,7 +215,7 @@ func (s *proxied) fromServer() {
 	defer s.cut()
 	untilCut := s.p.nextRandomCut()
 	for {
-		msg, commit, err := s.readServer()
+		msg, commit, point, err := s.readServer()
 		if err != nil {
 			return
 		}
@@ -218,7 +226,7 @@ func (s *proxied) fromServer() {
 				return
 			}
 		}
-		if s.loggedIn.Load() && untilCut > 0 {
+		if point && s.loggedIn.Load() && untilCut > 0 {
 			if untilCut--; untilCut == 0 {
 				s.p.randomCuts.Add(1)
 				return
@@ -233,31 +241,36 @@ func (s *proxied) fromServer() {
 	}
 }
 
-// readServer reads one server message and whether it answers a COMMIT.
-func (s *proxied) readServer() (msg []byte, commit bool, err error) {
+// readServer reads one server message, whether it answers a COMMIT, and
+// whether it is a point a random cut may come at: every PostgreSQL and
+// MongoDB message; for MySQL the first packet of an answer (a prepared
+// statement's answer alone is a packet per parameter) and every event of a
+// binlog dump.
+func (s *proxied) readServer() (msg []byte, commit, point bool, err error) {
 	switch s.p.proto {
 	case ProtocolMySQL:
 		pkt, err := readMySQLPacket(s.server)
 		if err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
-		return pkt, s.commitAnswered.Swap(false), nil
+		return pkt, s.commitAnswered.Swap(false), pkt[3] == 1 || s.dumping.Load(), nil
 	case ProtocolMongo:
 		s.loggedIn.Store(true)
-		return readMongoMessage(s.server)
+		msg, err := readMongoMessage(s.server)
+		return msg, false, true, err
 	}
 	var head [5]byte
 	if _, err := io.ReadFull(s.server, head[:]); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	n := binary.BigEndian.Uint32(head[1:])
 	if n < 4 || n > 1<<30 {
-		return nil, false, errors.New("harness: fault proxy: bad postgres message length")
+		return nil, false, false, errors.New("harness: fault proxy: bad postgres message length")
 	}
 	msg = make([]byte, 1+n)
 	copy(msg, head[:])
 	if _, err := io.ReadFull(s.server, msg[5:]); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	switch head[0] {
 	case 'Z': // ReadyForQuery: the login is done
@@ -265,7 +278,7 @@ func (s *proxied) readServer() (msg []byte, commit bool, err error) {
 	case 'C': // CommandComplete, tag "COMMIT\x00"
 		commit = bytes.Equal(msg[5:], []byte("COMMIT\x00"))
 	}
-	return msg, commit, nil
+	return msg, commit, true, nil
 }
 
 func readMySQLPacket(r io.Reader) ([]byte, error) {
@@ -282,19 +295,19 @@ func readMySQLPacket(r io.Reader) ([]byte, error) {
 	return pkt, nil
 }
 
-func readMongoMessage(r io.Reader) ([]byte, bool, error) {
+func readMongoMessage(r io.Reader) ([]byte, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	n := binary.LittleEndian.Uint32(head[:])
 	if n < 16 || n > 1<<26 {
-		return nil, false, errors.New("harness: fault proxy: bad mongodb message length")
+		return nil, errors.New("harness: fault proxy: bad mongodb message length")
 	}
 	msg := make([]byte, n)
 	copy(msg, head[:])
 	if _, err := io.ReadFull(r, msg[4:]); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return msg, false, nil
+	return msg, nil
 }
