@@ -111,10 +111,11 @@ func TestSinkConnectionCuts(t *testing.T) {
 	}
 }
 
-// TestSourceConnectionCuts cuts siphon's binlog and query connections to
-// the source at random points, more often than a run of failed reconnects
-// is allowed to last, while a workload commits transactions (some spanning
-// many binlog events): each reconnect resumes at the transaction in progress
+// TestSourceConnectionCuts cuts siphon's connections to the source at
+// random points: during an initial snapshot (its chunk reads; the table
+// arrives whole), then the binlog's more often than a run of failed
+// reconnects is allowed to last, while a workload commits transactions
+// (some spanning many binlog events): each reconnect resumes at the transaction in progress
 // without losing or repeating a change, and the pipeline never gives up on
 // a source that keeps coming back.
 func TestSourceConnectionCuts(t *testing.T) {
@@ -122,17 +123,33 @@ func TestSourceConnectionCuts(t *testing.T) {
 	w := newWorkload(src, 200, 8)
 	w.bigEvery, w.bigRows = 20, 300
 	w.createTable(t, shared)
-	kv, _, _ := pgKVTarget(t, "")
+	const snapRows = 60000
+	mustExec(t, shared, "USE "+src, "CREATE TABLE snap (k INT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(200))",
+		fmt.Sprintf("INSERT INTO snap SELECT seq, seq * 3, CONCAT('row ', seq) FROM seq_1_to_%d", snapRows))
+	kv, pg, db := pgKVTarget(t, "")
+	pgMustExec(t, pg, db, "CREATE TABLE snap (k integer PRIMARY KEY, v integer NOT NULL, pad character varying(200))")
 	proxy, err := harness.StartFaultProxy(shared.Addr(), harness.ProtocolMySQL, 400)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = proxy.Close() })
 	srcURL := strings.Replace(shared.URL("root", ""), shared.Addr(), proxy.Addr(), 1)
-	e := newSinkEnv(t, sinkEnvOptions{src: shared, srcURL: srcURL, srcDB: src, sink: kv.sink,
+	e := newSinkEnv(t, sinkEnvOptions{src: shared, srcURL: srcURL, srcDB: src, sink: kv.sink, snapshot: "initial",
 		pipeline: "    batch:\n      max_events: 64\n"})
 	p := e.start()
-	waitStarted(t, e, p)
+	// The snapshot's chunk reads are cut (a read is tried again), not the
+	// start-up's queries (a failure there stops siphon).
+	eventually(t, p, time.Minute, "the snapshot to start", func() (bool, string) {
+		return strings.Contains(p.logs(), "snapshot started"), "not started"
+	})
+	proxy.CutRandomly(20)
+	eventually(t, p, 2*time.Minute, "the snapshot", func() (bool, string) {
+		return strings.Contains(p.logs(), "snapshot finished"), "not finished"
+	})
+	_, duringSnapshot := proxy.Cuts()
+	if want := mariadbSummary(t, src+".snap"); kv.summary("snap") != want {
+		t.Fatalf("after the snapshot the target has %s, the source %s (rows|sum k|sum v)", kv.summary("snap"), want)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -142,7 +159,7 @@ func TestSourceConnectionCuts(t *testing.T) {
 	const wantCuts = 15 // more than a run of failed reconnects may last
 	eventually(t, p, 3*time.Minute, "source connections cut", func() (bool, string) {
 		_, random := proxy.Cuts()
-		return random >= wantCuts, fmt.Sprintf("%d cut", random)
+		return random-duringSnapshot >= wantCuts, fmt.Sprintf("%d cut", random-duringSnapshot)
 	})
 	proxy.CutRandomly(0)
 	cancel()
@@ -156,7 +173,7 @@ func TestSourceConnectionCuts(t *testing.T) {
 	checkExactlyOnce(t, w, kv)
 	_, random := proxy.Cuts()
 	inTx := strings.Count(p.logs(), "in_transaction=true")
-	t.Logf("%d source connections cut; %d reconnects logged, %d inside a transaction", random,
+	t.Logf("%d source connections cut (%d during the snapshot); %d binlog reconnects logged, %d inside a transaction", random, duringSnapshot,
 		strings.Count(p.logs(), "binlog connection lost; reconnecting"), inTx)
 	if inTx == 0 {
 		t.Fatal("no cut came inside a transaction: the test did not try skipping what was emitted")

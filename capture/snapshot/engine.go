@@ -66,6 +66,14 @@ type Reader interface {
 	OpenScan(ctx context.Context, t *Table, floor uint64) (Scan, error)
 }
 
+// TransientReader is a Reader that tells a lost connection or a source
+// restarting (a read worth trying again) from an error that would recur,
+// which stops the snapshot at once. A Reader without it has every failed
+// read tried again.
+type TransientReader interface {
+	Transient(err error) bool
+}
+
 // Config tunes the engine.
 type Config struct {
 	ChunkRows      int // rows per chunk
@@ -341,7 +349,7 @@ func (e *Engine) signal() {
 
 func (e *Engine) read(ctx context.Context, c *cursor, floor uint64) (*arrival, error) {
 	if c.ts.Keyless {
-		scan, err := retry(ctx, func() (Scan, error) { return e.reader.OpenScan(ctx, c.table, floor) })
+		scan, err := retry(ctx, time.Second, e.failedRead(c), func() (Scan, error) { return e.reader.OpenScan(ctx, c.table, floor) })
 		if err != nil {
 			return nil, err
 		}
@@ -349,7 +357,7 @@ func (e *Engine) read(ctx context.Context, c *cursor, floor uint64) (*arrival, e
 		return &arrival{cur: c, scan: scan, low: low, high: high}, nil
 	}
 	r := Range{From: c.rs.From, To: c.rs.To}
-	ch, err := retry(ctx, func() (*Chunk, error) {
+	ch, err := retry(ctx, time.Second, e.failedRead(c), func() (*Chunk, error) {
 		return e.reader.ReadChunk(ctx, c.table, r, c.rs.After, e.cfg.ChunkRows, floor)
 	})
 	if err != nil {
@@ -359,22 +367,40 @@ func (e *Engine) read(ctx context.Context, c *cursor, floor uint64) (*arrival, e
 	return a, nil
 }
 
-// retry runs a read up to three times: a dropped connection during a long
-// snapshot should not fail it.
-func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	var v T
-	var err error
-	for attempt, wait := 0, time.Second; attempt < 3; attempt, wait = attempt+1, wait*2 {
-		if v, err = f(); err == nil || ctx.Err() != nil {
+// retry runs a read until it succeeds or fails other than transiently,
+// ten times at most, waiting unit
+// (1 s) and then twice as long each time up to 30 units (about two
+// minutes in all): a dropped connection or a source restarting during a
+// long snapshot should not fail it.
+func retry[T any](ctx context.Context, unit time.Duration, transient func(error) bool, f func() (T, error)) (T, error) {
+	r := pipeline.Reconnects{Min: unit, Max: 30 * unit, Limit: 9}
+	for {
+		v, err := f()
+		if err == nil || ctx.Err() != nil || !transient(err) {
+			return v, err
+		}
+		wait, _, ok := r.Lost(0, false)
+		if !ok {
 			return v, err
 		}
 		select {
-		case <-time.After(wait):
+		case <-time.After(max(wait, unit)):
 		case <-ctx.Done():
 			return v, ctx.Err()
 		}
 	}
-	return v, err
+}
+
+// failedRead reports whether a failed read of c's table is worth trying
+// again, logging it when it is.
+func (e *Engine) failedRead(c *cursor) func(error) bool {
+	return func(err error) bool {
+		if tr, ok := e.reader.(TransientReader); ok && !tr.Transient(err) {
+			return false
+		}
+		e.cfg.Log.Warn("snapshot: a read failed: trying it again", "table", c.table.Name, "error", err)
+		return true
+	}
 }
 
 // Ready delivers chunks read by the workers (or their failure); the stream

@@ -154,6 +154,7 @@ type proxied struct {
 
 	loggedIn       atomic.Bool // past the login: random cuts allowed
 	dumping        atomic.Bool // MySQL: a binlog dump streams events, each a cut point
+	answerDue      atomic.Bool // MySQL: the next server packet starts an answer
 	commitAnswered atomic.Bool // MySQL: the next server packet answers a COMMIT
 }
 
@@ -184,6 +185,7 @@ func (s *proxied) fromClient() {
 		// with sequence 1.
 		if pkt[3] == 0 {
 			s.loggedIn.Store(true)
+			s.answerDue.Store(true)
 			if isCommit(pkt[4:]) {
 				s.commitAnswered.Store(true)
 			}
@@ -244,8 +246,8 @@ func (s *proxied) fromServer() {
 // readServer reads one server message, whether it answers a COMMIT, and
 // whether it is a point a random cut may come at: every PostgreSQL and
 // MongoDB message; for MySQL the first packet of an answer (a prepared
-// statement's answer alone is a packet per parameter) and every event of a
-// binlog dump.
+// statement's answer is a packet per parameter, a result set one per row)
+// and every event of a binlog dump.
 func (s *proxied) readServer() (msg []byte, commit, point bool, err error) {
 	switch s.p.proto {
 	case ProtocolMySQL:
@@ -253,7 +255,7 @@ func (s *proxied) readServer() (msg []byte, commit, point bool, err error) {
 		if err != nil {
 			return nil, false, false, err
 		}
-		return pkt, s.commitAnswered.Swap(false), pkt[3] == 1 || s.dumping.Load(), nil
+		return pkt, s.commitAnswered.Swap(false), s.answerDue.Swap(false) || s.dumping.Load(), nil
 	case ProtocolMongo:
 		s.loggedIn.Store(true)
 		msg, err := readMongoMessage(s.server)
