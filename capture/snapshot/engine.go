@@ -349,7 +349,7 @@ func (e *Engine) signal() {
 
 func (e *Engine) read(ctx context.Context, c *cursor, floor uint64) (*arrival, error) {
 	if c.ts.Keyless {
-		scan, err := retry(ctx, time.Second, e.failedRead(c), func() (Scan, error) { return e.reader.OpenScan(ctx, c.table, floor) })
+		scan, err := retry(ctx, time.Second, e.transient, e.warnRead(c), func() (Scan, error) { return e.reader.OpenScan(ctx, c.table, floor) })
 		if err != nil {
 			return nil, err
 		}
@@ -357,7 +357,7 @@ func (e *Engine) read(ctx context.Context, c *cursor, floor uint64) (*arrival, e
 		return &arrival{cur: c, scan: scan, low: low, high: high}, nil
 	}
 	r := Range{From: c.rs.From, To: c.rs.To}
-	ch, err := retry(ctx, time.Second, e.failedRead(c), func() (*Chunk, error) {
+	ch, err := retry(ctx, time.Second, e.transient, e.warnRead(c), func() (*Chunk, error) {
 		return e.reader.ReadChunk(ctx, c.table, r, c.rs.After, e.cfg.ChunkRows, floor)
 	})
 	if err != nil {
@@ -367,39 +367,43 @@ func (e *Engine) read(ctx context.Context, c *cursor, floor uint64) (*arrival, e
 	return a, nil
 }
 
-// retry runs a read until it succeeds or fails other than transiently,
-// ten times at most, waiting unit
-// (1 s) and then twice as long each time up to 30 units (about two
-// minutes in all): a dropped connection or a source restarting during a
-// long snapshot should not fail it.
-func retry[T any](ctx context.Context, unit time.Duration, transient func(error) bool, f func() (T, error)) (T, error) {
+// retry runs a read until it succeeds or fails other than transiently, ten
+// times at most, waiting unit (1 s) and then twice as long each time up to
+// 30 units (about two minutes in all): a dropped connection or a source
+// restarting during a long snapshot should not fail it. warn is told of
+// each failure that is tried again.
+func retry[T any](ctx context.Context, unit time.Duration, transient func(error) bool,
+	warn func(attempt int, wait time.Duration, err error), f func() (T, error)) (T, error) {
 	r := pipeline.Reconnects{Min: unit, Max: 30 * unit, Limit: 9}
 	for {
 		v, err := f()
 		if err == nil || ctx.Err() != nil || !transient(err) {
 			return v, err
 		}
-		wait, _, ok := r.Lost(0, false)
+		wait, attempt, ok := r.Lost(0, false)
 		if !ok {
-			return v, err
+			return v, fmt.Errorf("%w (tried %d times)", err, attempt)
 		}
+		wait = max(wait, unit)
+		warn(attempt, wait, err)
 		select {
-		case <-time.After(max(wait, unit)):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return v, ctx.Err()
 		}
 	}
 }
 
-// failedRead reports whether a failed read of c's table is worth trying
-// again, logging it when it is.
-func (e *Engine) failedRead(c *cursor) func(error) bool {
-	return func(err error) bool {
-		if tr, ok := e.reader.(TransientReader); ok && !tr.Transient(err) {
-			return false
-		}
-		e.cfg.Log.Warn("snapshot: a read failed: trying it again", "table", c.table.Name, "error", err)
-		return true
+// transient reports whether a failed read is worth trying again.
+func (e *Engine) transient(err error) bool {
+	tr, ok := e.reader.(TransientReader)
+	return !ok || tr.Transient(err)
+}
+
+// warnRead logs a failed read of c's table that is tried again.
+func (e *Engine) warnRead(c *cursor) func(int, time.Duration, error) {
+	return func(attempt int, wait time.Duration, err error) {
+		e.cfg.Log.Warn("snapshot: a read failed: trying it again", "table", c.table.Name, "attempt", attempt, "retry_in", wait, "error", err)
 	}
 }
 
