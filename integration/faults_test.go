@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -69,10 +68,7 @@ func TestSinkConnectionCuts(t *testing.T) {
 				return strings.Contains(p.logs(), "snapshot finished"), "not finished"
 			})
 
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			werr := make(chan error, 1)
-			go func() { werr <- w.run(ctx, shared, uint64(300+i)) }()
+			stopWorkload := w.start(t, shared, uint64(300+i))
 			c0, r0 := proxy.Cuts()
 			cutsBeforeSnapshot := c0 + r0
 			const wantCuts = 4
@@ -84,10 +80,7 @@ func TestSinkConnectionCuts(t *testing.T) {
 			})
 			proxy.CutCommitAnswers(0)
 			proxy.CutRandomly(0)
-			cancel()
-			if err := <-werr; err != nil {
-				t.Fatalf("workload: %v", err)
-			}
+			stopWorkload()
 			waitSameKV(t, p, src, kv, 2*time.Minute)
 			want := mariadbSummary(t, src+".snap")
 			eventually(t, p, 2*time.Minute, "the snapshot table", func() (bool, string) {
@@ -151,10 +144,7 @@ func TestSourceConnectionCuts(t *testing.T) {
 		t.Fatalf("after the snapshot the target has %s, the source %s (rows|sum k|sum v)", kv.summary("snap"), want)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	werr := make(chan error, 1)
-	go func() { werr <- w.run(ctx, shared, 500) }()
+	stopWorkload := w.start(t, shared, 500)
 	proxy.CutRandomly(1500)
 	const wantCuts = 15 // more than a run of failed reconnects may last
 	eventually(t, p, 3*time.Minute, "source connections cut", func() (bool, string) {
@@ -162,10 +152,7 @@ func TestSourceConnectionCuts(t *testing.T) {
 		return random-duringSnapshot >= wantCuts, fmt.Sprintf("%d cut", random-duringSnapshot)
 	})
 	proxy.CutRandomly(0)
-	cancel()
-	if err := <-werr; err != nil {
-		t.Fatalf("workload: %v", err)
-	}
+	stopWorkload()
 	waitSameKV(t, p, src, kv, 2*time.Minute)
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("SIGTERM: exit %d\n%s", code, p.logs())
@@ -201,24 +188,9 @@ func TestPostgresSourceConnectionCuts(t *testing.T) {
 	// A row is a message, and a large transaction reaches siphon whole (it
 	// is spilled to disk until its commit): cuts must leave it room.
 	proxy.CutRandomly(2500)
-	const wantCuts = 15 // more than a run of failed reconnects may last
-	deadline := time.Now().Add(3 * time.Minute)
-	next := 1
-	for i := 0; ; i++ {
-		n := 1 + i%7
-		if i%10 == 9 {
-			n = 1000
-		}
-		pgMustExec(t, pg, db, fmt.Sprintf("INSERT INTO t SELECT g, repeat('p', 40) FROM generate_series(%d, %d) g", next, next+n-1))
-		next += n
-		if _, random := proxy.Cuts(); random >= wantCuts {
-			break
-		}
-		if p.exited() || time.Now().After(deadline) {
-			_, random := proxy.Cuts()
-			t.Fatalf("%d connections cut of %d wanted; siphon exited: %v\n%s", random, wantCuts, p.exited(), lastLines(p.logs(), 40))
-		}
-	}
+	next := insertUntilCut(t, p, proxy, 15, 1000, func(from, n int) {
+		pgMustExec(t, pg, db, fmt.Sprintf("INSERT INTO t SELECT g, repeat('p', 40) FROM generate_series(%d, %d) g", from, from+n-1))
+	})
 	proxy.CutRandomly(0)
 	pgMustExec(t, pg, db, "INSERT INTO t VALUES (0, 'end')")
 	rs := e.waitRecords(p, 2*time.Minute, func(rs []record) bool {
@@ -238,11 +210,7 @@ func TestPostgresSourceConnectionCuts(t *testing.T) {
 		}
 		last = max(last, id)
 	}
-	for id := range next {
-		if seen[id] != 1 {
-			t.Fatalf("row %d in the output %d times; want once (%d rows, %d records)", id, seen[id], next, len(rs))
-		}
-	}
+	checkEachOnce(t, next, len(rs), func(id int) int { return seen[id] })
 	_, random := proxy.Cuts()
 	inTx := strings.Count(p.logs(), "in_transaction=true")
 	t.Logf("%d rows, each once, through %d connection cuts (%d reconnects logged, %d inside a transaction)", next, random,
@@ -270,31 +238,16 @@ func TestMongoSourceConnectionCuts(t *testing.T) {
 	waitMongoStarted(t, p)
 
 	proxy.CutRandomly(15)
-	const wantCuts = 15
 	ctx := testContext(t, 5*time.Minute)
-	deadline := time.Now().Add(3 * time.Minute)
-	next := 1
-	for i := 0; ; i++ {
-		n := 1 + i%7
-		if i%10 == 9 {
-			n = 300
-		}
+	next := insertUntilCut(t, p, proxy, 15, 300, func(from, n int) {
 		docs := make([]any, n)
 		for j := range docs {
-			docs[j] = bson.D{{Key: "_id", Value: int64(next + j)}, {Key: "pad", Value: strings.Repeat("p", 40)}}
+			docs[j] = bson.D{{Key: "_id", Value: int64(from + j)}, {Key: "pad", Value: strings.Repeat("p", 40)}}
 		}
 		if _, err := coll.InsertMany(ctx, docs); err != nil {
 			t.Fatal(err)
 		}
-		next += n
-		if _, random := proxy.Cuts(); random >= wantCuts {
-			break
-		}
-		if p.exited() || time.Now().After(deadline) {
-			_, random := proxy.Cuts()
-			t.Fatalf("%d connections cut of %d wanted; siphon exited: %v\n%s", random, wantCuts, p.exited(), lastLines(p.logs(), 40))
-		}
-	}
+	})
 	proxy.CutRandomly(0)
 	if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: int64(0)}}); err != nil {
 		t.Fatal(err)
@@ -308,11 +261,7 @@ func TestMongoSourceConnectionCuts(t *testing.T) {
 			seen[id]++
 		}
 	}
-	for id := range next {
-		if k := strconv.Itoa(id); seen[k] != 1 {
-			t.Fatalf("document %s in the output %d times; want once (%d documents, %d records)", k, seen[k], next, len(rs))
-		}
-	}
+	checkEachOnce(t, next, len(rs), func(id int) int { return seen[strconv.Itoa(id)] })
 	_, random := proxy.Cuts()
 	t.Logf("%d documents, each once, through %d connection cuts (%d change stream reopens logged)", next, random,
 		strings.Count(p.logs(), "change stream failed: reopening it"))
@@ -342,10 +291,7 @@ func TestMongoSinkConnectionCuts(t *testing.T) {
 	got := func() map[string]string { return mongoRows(t, c, target, "kv", "v") }
 	waitEqualRows(t, p, "the empty table", want, got)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	werr := make(chan error, 1)
-	go func() { werr <- w.run(ctx, shared, 900) }()
+	stopWorkload := w.start(t, shared, 900)
 	proxy.CutRandomly(30)
 	const wantCuts = 40
 	eventually(t, p, 3*time.Minute, "target connections cut", func() (bool, string) {
@@ -353,10 +299,7 @@ func TestMongoSinkConnectionCuts(t *testing.T) {
 		return random >= wantCuts, fmt.Sprintf("%d cut", random)
 	})
 	proxy.CutRandomly(0)
-	cancel()
-	if err := <-werr; err != nil {
-		t.Fatalf("workload: %v", err)
-	}
+	stopWorkload()
 	waitEqualRows(t, p, "kv", want, got)
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("SIGTERM: exit %d\n%s", code, p.logs())
@@ -366,6 +309,42 @@ func TestMongoSinkConnectionCuts(t *testing.T) {
 	t.Logf("%d target connections cut; %d bulk writes retried", random, retried)
 	if retried == 0 {
 		t.Fatal("no bulk write was cut: the test did not try the retry")
+	}
+}
+
+// insertUntilCut inserts ids 1, 2, … in transactions of 1 to 7 rows and,
+// every tenth, of big rows, until the proxy has cut wantCuts connections;
+// it returns the next id. It fails the test when siphon exits or after
+// three minutes.
+func insertUntilCut(t *testing.T, p *proc, proxy *harness.FaultProxy, wantCuts, big int, insert func(from, n int)) int {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	next := 1
+	for i := 0; ; i++ {
+		n := 1 + i%7
+		if i%10 == 9 {
+			n = big
+		}
+		insert(next, n)
+		next += n
+		_, random := proxy.Cuts()
+		if random >= wantCuts {
+			return next
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("%d connections cut of %d wanted; siphon exited: %v\n%s", random, wantCuts, p.exited(), lastLines(p.logs(), 40))
+		}
+	}
+}
+
+// checkEachOnce fails the test unless ids 0 … next-1 each reached the
+// output once (count says how many times).
+func checkEachOnce(t *testing.T, next, records int, count func(id int) int) {
+	t.Helper()
+	for id := range next {
+		if n := count(id); n != 1 {
+			t.Fatalf("id %d in the output %d times; want once (%d ids, %d records)", id, n, next, records)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -156,10 +155,7 @@ func TestSinkKill9ExactlyOnce(t *testing.T) {
 			p := e.start()
 			waitStarted(t, e, p)
 
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			werr := make(chan error, 1)
-			go func() { werr <- w.run(ctx, shared, uint64(100+i)) }()
+			stopWorkload := w.start(t, shared, uint64(100+i))
 			for kill := range 5 {
 				applied := func() int {
 					n := 0
@@ -183,10 +179,7 @@ func TestSinkKill9ExactlyOnce(t *testing.T) {
 				}
 				p = e.start()
 			}
-			cancel()
-			if err := <-werr; err != nil {
-				t.Fatalf("workload: %v", err)
-			}
+			stopWorkload()
 			waitSameKV(t, p, src, kv, 2*time.Minute)
 			if code := p.stop(t); code != 0 {
 				t.Fatalf("SIGTERM: exit %d\n%s", code, p.logs())
@@ -214,10 +207,7 @@ func TestSinkTargetDownUnderLoad(t *testing.T) {
 	p := e.start()
 	waitStarted(t, e, p)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	werr := make(chan error, 1)
-	go func() { werr <- w.run(ctx, shared, 77) }()
+	stopWorkload := w.start(t, shared, 77)
 	eventually(t, p, time.Minute, "apply under load", func() (bool, string) {
 		n := len(kv.applied())
 		return n >= 100, fmt.Sprintf("%d keys applied", n)
@@ -236,10 +226,7 @@ func TestSinkTargetDownUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d changes committed at the source while the target was down", w.total()-before)
 	time.Sleep(2 * time.Second) // more load after the restart
-	cancel()
-	if err := <-werr; err != nil {
-		t.Fatalf("workload: %v", err)
-	}
+	stopWorkload()
 	waitSameKV(t, p, src, kv, 2*time.Minute)
 	hwm := vmHWM(t, p)
 	if code := p.stop(t); code != 0 {

@@ -51,6 +51,27 @@ func (w *workload) createTable(t *testing.T, m *harness.MariaDB) {
 	mustExec(t, m, fmt.Sprintf("CREATE TABLE %s.%s (k INT NOT NULL PRIMARY KEY, v INT NOT NULL, pad VARCHAR(200))", w.db, w.table))
 }
 
+// start runs the workload in the background; the function it returns
+// stops it and fails the test if it failed.
+func (w *workload) start(t *testing.T, m *harness.MariaDB, seed uint64) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	werr := make(chan error, 1)
+	go func() { werr <- w.run(ctx, m, seed) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-werr; err != nil {
+			t.Fatalf("workload: %v", err)
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return stop
+}
+
 // run writes transactions until ctx ends. Failed transactions (e.g. the
 // server restarting) are rolled back and not remembered.
 func (w *workload) run(ctx context.Context, m *harness.MariaDB, seed uint64) error {
